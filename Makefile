@@ -1,0 +1,39 @@
+# deltaprop: `make demo` runs the main job, `make test` runs lint, types and tests.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed
+# A CPU build of torch, when this machine has one on local disk, lets the tests
+# also run the core on torch tensors; elsewhere those tests skip with a reason.
+TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
+
+.PHONY: demo test lint typecheck unit clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[test]"
+ifneq ($(TORCH_WHEEL),)
+	$(PIP) install --quiet torch==2.13.0
+endif
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/deltaprop gradcheck --layers 64-25-64 --activation sigmoid --output sigmoid \
+		--cost squared_error --weight-decay 1e-4 --examples 10 --seed 0
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

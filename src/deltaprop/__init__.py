@@ -1,0 +1,33 @@
+"""deltaprop: fully-connected networks trained by backpropagation, every equation checked.
+
+>>> import numpy as np, deltaprop as dp
+>>> net = dp.Network([64, 25, 64], weight_decay=1e-4, seed=0)
+>>> X = np.random.default_rng(0).uniform(size=(10, 64))
+>>> J, grad = net.cost_and_grad(X, X)
+>>> dp.check_gradient(net, X, X).ok
+True
+"""
+
+from .activations import ACTIVATIONS, Activation
+from .backprop import Trace
+from .costs import COSTS, Cost
+from .gradcheck import DeltaCheck, GradientCheck, ParamCheck, check_deltas, check_gradient
+from .network import Layout, Network
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "COSTS",
+    "Activation",
+    "Cost",
+    "DeltaCheck",
+    "GradientCheck",
+    "Layout",
+    "Network",
+    "ParamCheck",
+    "Trace",
+    "__version__",
+    "check_deltas",
+    "check_gradient",
+]

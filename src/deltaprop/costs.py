@@ -1,0 +1,135 @@
+"""Data terms of the cost J, each owning the output-layer δ.
+
+For one example (x, y) with output-layer weighted input z = z⁽ⁿˡ⁾ and output
+a = a⁽ⁿˡ⁾ = h_{W,b}(x), a cost gives the per-example data term J(W,b; x,y) and
+
+    δ⁽ⁿˡ⁾ = ∂J(W,b; x,y) / ∂z⁽ⁿˡ⁾,
+
+the error term that starts the backward pass. The network's cost averages the
+data term over the m examples and adds the weight decay (see ``backprop``).
+
+Values are computed from z where that is the stable formula (log-sum-exp for
+softmax, softplus for the sigmoid), so no log of 0 and no overflow occurs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._arrays import Array, Namespace
+from .activations import Activation
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A data term and its output δ.
+
+    Attributes:
+      name: the name used in model files and on the command line.
+      output_activation: the output activation this cost requires, or None for any.
+    """
+
+    name: str
+    output_activation: str | None = None
+
+    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        """Σ over the m examples of the per-example data term (a 0-d array)."""
+        raise NotImplementedError
+
+    def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
+        """δ⁽ⁿˡ⁾ = ∂J(W,b; x,y)/∂z⁽ⁿˡ⁾ for every example, shape (m, s_nl)."""
+        raise NotImplementedError
+
+    def check_targets(self, y: np.ndarray) -> None:
+        """Raise ValueError if the targets ``y`` (m, s_nl) do not suit this cost."""
+
+
+class SquaredError(Cost):
+    """The seed's J(W,b; x,y) = ½‖h_{W,b}(x) − y‖².
+
+    Output δ by the chain rule through a = f(z):
+
+        δ_i⁽ⁿˡ⁾ = ∂J/∂a_i · ∂a_i/∂z_i = −(y_i − a_i) · f′(z_i),
+
+    the ½ cancelling the 2 from differentiating the square. With several outputs
+    J sums over them, and so does its exact gradient.
+    """
+
+    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        r = a - y
+        return 0.5 * xp.sum(r * r)
+
+    def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
+        return act.vjp(xp, z, a, -(y - a))  # ∂J/∂a = −(y − a), then times ∂a/∂z
+
+
+class CrossEntropy(Cost):
+    """J(W,b; x,y) = −Σ_k y_k log a_k with a = softmax(z).
+
+    log a_k = z_k − log Σ_j e^(z_j) (log-sum-exp, shifted by max z). Because
+    Σ_k y_k = 1, the softmax Jacobian collapses and δ⁽ⁿˡ⁾ = a − y.
+    """
+
+    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        log_a = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        return -xp.sum(y * log_a)
+
+    def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
+        return a - y
+
+    def check_targets(self, y: np.ndarray) -> None:
+        _check_unit_interval(self.name, y)
+        sums = y.sum(axis=1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > 1e-6 * y.shape[1])
+        if bad.size:
+            raise ValueError(
+                f"Y row {bad[0]} sums to {sums[bad[0]]:g}; cross_entropy needs each row of Y "
+                "to be a probability distribution (non-negative, summing to 1), e.g. one-hot"
+            )
+
+
+class BinaryCrossEntropy(Cost):
+    """J(W,b; x,y) = −Σ_k [y_k log a_k + (1 − y_k) log(1 − a_k)] with a = σ(z).
+
+    In terms of z this is Σ_k softplus(z_k) − y_k z_k, computed as
+    max(z, 0) + log1p(e^(−|z|)) − y z. Since σ′ = a(1 − a) cancels the
+    denominators, δ⁽ⁿˡ⁾ = a − y.
+    """
+
+    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+        return xp.sum(softplus - y * z)
+
+    def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
+        return a - y
+
+    def check_targets(self, y: np.ndarray) -> None:
+        _check_unit_interval(self.name, y)
+
+
+def _check_unit_interval(cost: str, y: np.ndarray) -> None:
+    outside = np.argwhere((y < 0) | (y > 1))
+    if outside.size:
+        r, c = outside[0]
+        raise ValueError(
+            f"Y[{r}, {c}] is {y[r, c]:g}; {cost} needs targets that are probabilities in [0, 1]"
+        )
+
+
+squared_error = SquaredError("squared_error")
+cross_entropy = CrossEntropy("cross_entropy", output_activation="softmax")
+binary_cross_entropy = BinaryCrossEntropy("binary_cross_entropy", output_activation="sigmoid")
+
+COSTS: dict[str, Cost] = {c.name: c for c in (squared_error, cross_entropy, binary_cross_entropy)}
+
+
+def get_cost(value: str | Cost) -> Cost:
+    """The cost named ``value`` (or ``value`` itself)."""
+    if isinstance(value, Cost):
+        return value
+    if isinstance(value, str) and value in COSTS:
+        return COSTS[value]
+    raise ValueError(f"cost: unknown cost {value!r}; choose one of: {', '.join(COSTS)}")
