@@ -1,0 +1,494 @@
+"""File readers: IDX (the MNIST format), CSV, .npy and .npz; :func:`load_file` picks one.
+
+Each reader checks its input before it trusts it: sizes declared in a header are
+compared with the bytes really there before anything of that size is allocated,
+gzip and zip data are never decompressed past what the header declares (plus one
+byte, to notice trailing data) nor past ``max_bytes``, and nothing is ever
+unpickled. Every problem is a :class:`DataError` with a one-line message that
+names the file and, where it applies, the line, column or option.
+
+Features come back as float64 (m, n) arrays. Targets keep the file's integer
+dtype (as int64) when the file stores integers (IDX, .npy, .npz); CSV is text,
+so its target column is float64.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import math
+import os
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+from typing import IO, Protocol
+
+import numpy as np
+import numpy.lib.format as npformat
+
+from .errors import DataError
+
+PathLike = str | os.PathLike[str]
+
+MAX_DECOMPRESSED = 1 << 30
+"""Default cap (bytes) on the decompressed size of one gzip IDX file or one .npz member."""
+
+_CHUNK = 1 << 20
+
+IDX_DTYPES: dict[int, tuple[str, str]] = {
+    0x08: (">u1", "ubyte"),
+    0x09: (">i1", "byte"),
+    0x0B: (">i2", "short"),
+    0x0C: (">i4", "int"),
+    0x0D: (">f4", "float"),
+    0x0E: (">f8", "double"),
+}
+"""IDX type code → (big-endian numpy dtype, the format's name for it)."""
+
+
+class _Stream(Protocol):
+    """What the readers need of a file, a gzip stream or a zip member."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def tell(self) -> int: ...
+
+
+_IDX_NAME = re.compile(r"(-ubyte|\.idx\d?)(\.gz)?$", re.IGNORECASE)
+
+
+# --- shared helpers -------------------------------------------------------------
+
+
+def _open(path: PathLike) -> IO[bytes]:
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def _read_at_most(f: _Stream, limit: int) -> bytearray:
+    """Up to ``limit`` bytes, read in chunks so that memory follows the data, not the claim."""
+    buf = bytearray()
+    while len(buf) < limit:
+        chunk = f.read(min(_CHUNK, limit - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    return buf
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return " × ".join(str(d) for d in shape) if shape else "scalar"
+
+
+def _finite(path: PathLike, name: str, values: np.ndarray) -> None:
+    """A DataError naming the first NaN or infinity in ``values`` (1-D or 2-D)."""
+    if values.dtype.kind != "f" or np.all(np.isfinite(values)):
+        return
+    where = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+    kind = "NaN" if np.isnan(values[where]) else "infinity"
+    index = ", ".join(str(i) for i in where)
+    raise DataError(f"{path}: {name}[{index}] is {kind}; {kind} is not allowed in data")
+
+
+def _as_xy(path: PathLike, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Check rows match and values are finite; X → float64 (m, n), integer y → int64."""
+    if X.ndim < 2:
+        raise DataError(f"{path}: X must be 2-D (rows = examples), got shape {X.shape}")
+    if y.ndim not in (1, 2):
+        raise DataError(f"{path}: y must be 1-D or 2-D, got shape {y.shape}")
+    if X.shape[0] == 0:
+        raise DataError(f"{path}: no examples (X has 0 rows)")
+    if y.shape[0] != X.shape[0]:
+        raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
+    X = np.asarray(X.reshape(X.shape[0], -1), dtype=np.float64)
+    y = np.asarray(y, dtype=np.int64 if y.dtype.kind in "iu" else np.float64)
+    _finite(path, "X", X)
+    _finite(path, "y", y)
+    return X, y
+
+
+# --- IDX ------------------------------------------------------------------------
+
+
+def read_idx(path: PathLike, *, max_bytes: int = MAX_DECOMPRESSED) -> np.ndarray:
+    """The array in an IDX file (raw, or gzip-compressed: detected by the bytes 1f 8b).
+
+    Format (big-endian): bytes 00 00, a type code (08 ubyte, 09 byte, 0B short,
+    0C int, 0D float, 0E double), the number of dimensions d, then d uint32
+    sizes, then the values in row-major order. The declared size is checked
+    against the real one before the data are read: a raw file by its length on
+    disk; a gzip file by decompressing at most (declared bytes + 1), and at most
+    ``max_bytes``. The result has the file's type in native byte order.
+
+    References: LeCun et al., "THE MNIST DATABASE of handwritten digits", file formats.
+    """
+    with _open(path) as raw:
+        try:
+            compressed = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw) as f:
+                    return _read_idx_stream(path, f, None, max_bytes)
+            return _read_idx_stream(path, raw, os.fstat(raw.fileno()).st_size, max_bytes)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DataError(f"{path}: corrupt or truncated gzip data ({exc})") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _read_idx_stream(
+    path: PathLike, f: _Stream, file_size: int | None, max_bytes: int
+) -> np.ndarray:
+    magic = bytes(_read_at_most(f, 4))
+    if len(magic) < 4:
+        raise DataError(f"{path}: {len(magic)} bytes, too short for an IDX header")
+    if magic[:2] != b"\x00\x00":
+        raise DataError(
+            f"{path}: not an IDX file: magic bytes {magic.hex(' ')}, "
+            "expected 00 00 <type code> <number of dimensions>"
+        )
+    code, ndim = magic[2], magic[3]
+    if code not in IDX_DTYPES:
+        known = ", ".join(f"0x{c:02X} {name}" for c, (_, name) in IDX_DTYPES.items())
+        raise DataError(f"{path}: unknown IDX type code 0x{code:02X}; known codes: {known}")
+    if ndim == 0:
+        raise DataError(f"{path}: the IDX header declares 0 dimensions")
+    size_bytes = bytes(_read_at_most(f, 4 * ndim))
+    if len(size_bytes) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header: {ndim} dimensions declared, sizes missing")
+    shape = struct.unpack(f">{ndim}I", size_bytes)
+    dtype = np.dtype(IDX_DTYPES[code][0])
+    declared = math.prod(shape) * dtype.itemsize
+    what = (
+        f"the header declares {_shape_text(shape)} {IDX_DTYPES[code][1]} values ({declared} bytes)"
+    )
+    data = None
+    if file_size is not None:  # raw: the length on disk tells before anything is read
+        present = file_size - 4 - 4 * ndim
+    elif declared > max_bytes:
+        raise DataError(f"{path}: {what}, more than max_bytes={max_bytes} allows")
+    else:  # gzip: decompress at most one byte more than declared
+        data = _read_at_most(f, declared + 1)
+        present = len(data)
+    if present < declared:
+        raise DataError(f"{path}: truncated data: {what}, the file holds only {present} bytes")
+    if present > declared:
+        raise DataError(f"{path}: extra data after the values: {what}")
+    if data is None:
+        data = _read_at_most(f, declared)
+        if len(data) != declared:  # the file changed under us
+            raise DataError(f"{path}: truncated data: {what}, read {len(data)} bytes")
+    values = np.frombuffer(data, dtype=dtype, count=math.prod(shape)).reshape(shape)
+    return values.astype(dtype.newbyteorder("="), copy=False)
+
+
+def read_idx_pair(
+    images_path: PathLike, labels_path: PathLike, *, max_bytes: int = MAX_DECOMPRESSED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (n, d₁ × d₂ × …) in the file's dtype and labels (n,) as int64, counts checked.
+
+    The images file holds an array of n examples of any shape (n, d₁, d₂, …),
+    flattened here to one row per example; the labels file a 1-D integer array
+    of the same length n.
+    """
+    images = read_idx(images_path, max_bytes=max_bytes)
+    labels = read_idx(labels_path, max_bytes=max_bytes)
+    if images.ndim < 2:
+        raise DataError(
+            f"{images_path}: holds a 1-D array of {images.shape[0]} values, "
+            "expected examples × features (is it a labels file?)"
+        )
+    if labels.ndim != 1:
+        raise DataError(f"{labels_path}: labels must be 1-D, the file holds {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        raise DataError(f"{labels_path}: labels must be integers, the file holds {labels.dtype}")
+    if labels.shape[0] != images.shape[0]:
+        raise DataError(
+            f"{labels_path}: {labels.shape[0]} labels, but {images_path} "
+            f"holds {images.shape[0]} images"
+        )
+    return images.reshape(images.shape[0], -1), labels.astype(np.int64)
+
+
+# --- CSV ------------------------------------------------------------------------
+
+
+def read_csv(
+    path: PathLike, *, target: str | int | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """Features X (m, n − 1) float64, target y (m,) float64 and the feature names.
+
+    The first row must name the columns. ``target`` picks the target column by
+    name or by index (negative counts from the end); None means the last column.
+    Every other cell must be a finite number; an empty cell, NaN, infinity, text
+    or a row of the wrong length is an error naming the file, the line (as an
+    editor numbers it) and the column. Blank lines are skipped.
+    """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            header = next(reader, None)
+            if header is None:
+                raise DataError(f"{path}: empty file; a header row of column names is required")
+            names = _check_header(path, header)
+            t = _target_index(path, names, target)
+            rows: list[list[float]] = []
+            for row in reader:
+                if len(row) <= 1 and not "".join(row).strip():
+                    continue
+                rows.append(_parse_row(path, reader.line_num, names, row))
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a file") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if not rows:
+        raise DataError(f"{path}: no data rows after the header")
+    data = np.array(rows, dtype=np.float64)
+    return np.delete(data, t, axis=1), data[:, t], tuple(n for i, n in enumerate(names) if i != t)
+
+
+def _check_header(path: PathLike, header: list[str]) -> list[str]:
+    names = [name.strip() for name in header]
+    if len(names) < 2:
+        raise DataError(f"{path}: line 1: {len(names)} column; features and a target are needed")
+    for i, name in enumerate(names):
+        if not name:
+            raise DataError(f"{path}: line 1, column {i + 1}: empty column name")
+        if names.index(name) != i:
+            raise DataError(f"{path}: line 1: column name {name!r} appears twice")
+    if all(_is_number(name) for name in names):
+        raise DataError(
+            f"{path}: line 1 looks like data, not a header; a header row of column names "
+            "is required"
+        )
+    return names
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_index(path: PathLike, names: list[str], target: str | int | None) -> int:
+    n = len(names)
+    if target is None:
+        return n - 1
+    if isinstance(target, str):
+        if target not in names:
+            raise DataError(
+                f"{path}: target: no column named {target!r}; the columns are: {', '.join(names)}"
+            )
+        return names.index(target)
+    if isinstance(target, bool) or not isinstance(target, int | np.integer):
+        raise DataError(f"{path}: target: expected a column name or index, got {target!r}")
+    if not -n <= target < n:
+        raise DataError(f"{path}: target: column index {target} is out of range for {n} columns")
+    return int(target) % n
+
+
+def _parse_row(path: PathLike, line: int, names: list[str], row: list[str]) -> list[float]:
+    if len(row) != len(names):
+        raise DataError(f"{path}: line {line}: {len(row)} fields, the header has {len(names)}")
+    try:
+        values = [float(cell) for cell in row]
+    except ValueError:
+        values = []
+    if len(values) == len(row) and all(math.isfinite(v) for v in values):
+        return values
+    for name, cell in zip(names, row, strict=True):
+        where = f"{path}: line {line}, column {name!r}"
+        text = cell.strip()
+        if not text:
+            raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
+        if not _is_number(text):
+            raise DataError(f"{where}: {text!r} is not a number")
+        if math.isnan(float(text)):
+            raise DataError(f"{where}: NaN is not allowed in data")
+        if math.isinf(float(text)):
+            raise DataError(f"{where}: infinity is not allowed in data")
+    raise AssertionError("unreachable: a row failed to parse but every cell is a finite number")
+
+
+# --- .npy / .npz ----------------------------------------------------------------
+
+
+def _check_npy_header(
+    where: str, f: _Stream, stored: int, max_bytes: int | None
+) -> tuple[tuple[int, ...], np.dtype]:
+    """Read a .npy header from ``f``; check dtype and that ``stored`` bytes hold the array."""
+    try:
+        version = npformat.read_magic(f)
+        if version == (1, 0):
+            shape, _, dtype = npformat.read_array_header_1_0(f)
+        else:
+            shape, _, dtype = npformat.read_array_header_2_0(f)
+    except (ValueError, EOFError, OSError) as exc:
+        raise DataError(f"{where}: not a valid .npy array ({exc})") from None
+    if dtype.hasobject:
+        raise DataError(
+            f"{where}: holds Python objects (dtype {dtype}), which deltaprop refuses to "
+            "unpickle; save a plain numeric array"
+        )
+    if dtype.kind not in "iuf":
+        raise DataError(f"{where}: dtype {dtype} is not real numbers (integers or floats)")
+    declared = math.prod(shape) * dtype.itemsize
+    what = f"the header declares {_shape_text(shape)} {dtype} values ({declared} bytes)"
+    if max_bytes is not None and declared > max_bytes:
+        raise DataError(f"{where}: {what}, more than max_bytes={max_bytes} allows")
+    present = stored - f.tell()
+    if present < declared:
+        raise DataError(f"{where}: truncated data: {what}, the file holds only {present} bytes")
+    if present > declared:
+        raise DataError(f"{where}: extra data after the array: {what}")
+    return shape, dtype
+
+
+def _load_npy(path: PathLike) -> np.ndarray:
+    with _open(path) as f:
+        _check_npy_header(str(path), f, os.fstat(f.fileno()).st_size, None)
+    try:
+        return np.asarray(np.load(path, allow_pickle=False))
+    except (ValueError, EOFError, OSError) as exc:
+        raise DataError(f"{path}: cannot load ({exc})") from None
+
+
+def read_npy(path: PathLike, *, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """X and y from one 2-D .npy array: column ``target`` (default the last) is y, the rest X.
+
+    Loaded with ``allow_pickle=False``: object arrays are refused, as is anything
+    but integers and floats. ``target`` is a column index (negative counts from
+    the end); a .npy file has no column names.
+    """
+    if isinstance(target, str):
+        raise DataError(
+            f"{path}: target: a .npy file has no column names; give a column index, got {target!r}"
+        )
+    data = _load_npy(path)
+    if data.ndim != 2 or data.shape[1] < 2:
+        raise DataError(
+            f"{path}: expected a 2-D array with feature columns and a target column, "
+            f"got shape {data.shape}"
+        )
+    t = _target_index(path, [str(i) for i in range(data.shape[1])], target)
+    return _as_xy(path, np.delete(data, t, axis=1), data[:, t])
+
+
+def read_npz(path: PathLike, *, max_bytes: int = MAX_DECOMPRESSED) -> tuple[np.ndarray, np.ndarray]:
+    """X and y from the arrays named "X" and "y" (or "Y") of an .npz file.
+
+    X may have any shape (m, …) and is flattened to one row per example; y is
+    (m,) or (m, k). Each member's header is checked against the size the zip
+    directory records, and against ``max_bytes``, before numpy reads it with
+    ``allow_pickle=False``.
+    """
+    with _open(path) as f:
+        try:
+            with zipfile.ZipFile(f) as zf:
+                members = {n.removesuffix(".npy"): n for n in zf.namelist() if n.endswith(".npy")}
+                y_name = "y" if "y" in members else "Y"
+                if "X" not in members or y_name not in members:
+                    found = ", ".join(sorted(members)) or "none"
+                    raise DataError(
+                        f"{path}: expected arrays named 'X' and 'y' (or 'Y'); found: {found}"
+                    )
+                for name in ("X", y_name):
+                    info = zf.getinfo(members[name])
+                    with zf.open(info) as member:
+                        _check_npy_header(f"{path}[{name}]", member, info.file_size, max_bytes)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise DataError(f"{path}: not a valid .npz (zip) file ({exc})") from None
+        except OSError as exc:
+            raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            X, y = np.asarray(npz["X"]), np.asarray(npz[y_name])
+    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: cannot load ({exc})") from None
+    return _as_xy(path, X, y)
+
+
+# --- dispatch -------------------------------------------------------------------
+
+
+def _sniff(path: PathLike) -> bytes:
+    """The first 6 bytes of the file, after gunzip if it is gzip-compressed."""
+    with _open(path) as f:
+        head = f.read(6)
+        if head[:2] != b"\x1f\x8b":
+            return head
+        f.seek(0)
+        try:
+            with gzip.GzipFile(fileobj=f) as g:
+                return g.read(6)
+        except (OSError, EOFError, zlib.error):
+            return head
+
+
+def _idx_labels_path(path: Path) -> Path | None:
+    """MNIST's naming: train-images-idx3-ubyte(.gz) → train-labels-idx1-ubyte(.gz)."""
+    name = re.sub(r"idx\d", "idx1", path.name.replace("images", "labels"))
+    guess = path.with_name(name)
+    return guess if name != path.name and guess.is_file() else None
+
+
+def load_file(
+    path: PathLike, *, target: str | int | None = None, labels_path: PathLike | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """X (m, n) float64 and y from a data file, chosen by its name or its first bytes.
+
+    - ``.csv``: :func:`read_csv`; ``target`` is a column name or index (default last).
+    - ``.npy``: :func:`read_npy`; ``target`` is a column index (default last).
+    - ``.npz``: :func:`read_npz`, arrays "X" and "y".
+    - IDX (``*-ubyte``, ``*-ubyte.gz``, ``*.idx``, or by its magic bytes): images
+      with their labels in ``labels_path``; by default the MNIST sibling name
+      (``…-images-idx3-ubyte`` → ``…-labels-idx1-ubyte``). Pixel values are kept
+      as stored (0–255 for MNIST), converted to float64.
+    """
+    p = Path(path)
+    name = p.name.lower()
+    head = b"" if name.endswith((".csv", ".npy", ".npz")) else _sniff(path)
+    is_idx = bool(_IDX_NAME.search(p.name)) or (
+        len(head) >= 4 and head[:2] == b"\x00\x00" and head[2] in IDX_DTYPES
+    )
+    if labels_path is not None and not is_idx:
+        raise DataError(f"{path}: labels_path: only IDX image files take a separate labels file")
+    if is_idx:
+        if target is not None:
+            raise DataError(f"{path}: target: does not apply to IDX files; give labels_path")
+        labels = Path(labels_path) if labels_path is not None else _idx_labels_path(p)
+        if labels is None:
+            raise DataError(f"{path}: IDX images need a labels file: pass labels_path")
+        images, y = read_idx_pair(path, labels)
+        return _as_xy(path, images, y)
+    if name.endswith(".csv"):
+        X, y, _ = read_csv(path, target=target)
+        return X, y
+    if name.endswith(".npy") or head.startswith(b"\x93NUMPY"):
+        if target is not None and not isinstance(target, int | np.integer):
+            raise DataError(f"{path}: target: a .npy file has no column names; give an index")
+        return read_npy(path, target=None if target is None else int(target))
+    if name.endswith(".npz") or head.startswith(b"PK\x03\x04"):
+        if target is not None:
+            raise DataError(f"{path}: target: an .npz file names its arrays X and y")
+        return read_npz(path)
+    raise DataError(
+        f"{path}: unknown file type; expected .csv, .npy, .npz or an IDX file "
+        "(a name ending in -ubyte or -ubyte.gz)"
+    )
