@@ -196,7 +196,7 @@ def test_float32_gradient_matches_float64():
     net64, X, Y = make_case("tanh", "cross_entropy", 1e-3, 2, seed=0)
     net32 = net64.copy()
     net32.dtype = "float32"
-    net32._theta = net32._to_backend(net64.params)
+    net32._theta = net32.from_host(net64.params)
     net32.W, net32.b = net32.unpack(net32._theta)
     J64, g64 = net64.cost_and_grad(X, Y)
     J32, g32 = net32.cost_and_grad(X, Y)

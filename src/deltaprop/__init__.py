@@ -12,7 +12,11 @@ from .activations import ACTIVATIONS, Activation
 from .backprop import Trace
 from .costs import COSTS, Cost
 from .gradcheck import DeltaCheck, GradientCheck, ParamCheck, check_deltas, check_gradient
+from .io import ModelFileError, load_checkpoint, load_metadata, load_model, save_model
 from .network import Layout, Network
+from .training import EpochEnd, History, TrainingDiverged, TrainingInterrupted, train
+
+load = load_model
 
 __version__ = "0.1.0"
 
@@ -22,12 +26,23 @@ __all__ = [
     "Activation",
     "Cost",
     "DeltaCheck",
+    "EpochEnd",
     "GradientCheck",
+    "History",
     "Layout",
+    "ModelFileError",
     "Network",
     "ParamCheck",
     "Trace",
+    "TrainingDiverged",
+    "TrainingInterrupted",
     "__version__",
     "check_deltas",
     "check_gradient",
+    "load",
+    "load_checkpoint",
+    "load_metadata",
+    "load_model",
+    "save_model",
+    "train",
 ]

@@ -164,14 +164,14 @@ def cost_and_grad(
     y: Array,
     dW: Sequence[Array],
     db: Sequence[Array],
-) -> tuple[Array, Array]:
+) -> tuple[Array, Array, Array]:
     """J(W,b) and its gradient for the batch (x, y), by one forward and one backward pass.
 
     The gradient is written into ``dW``, ``db``. Returns the two parts of J as 0-d
-    arrays: the data term (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) and the weight decay
-    (λ/2) Σ W²; J is their sum.
+    arrays, the data term (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) and the weight decay
+    (λ/2) Σ W² (J is their sum), and the output h_{W,b}(x) of the forward pass.
     """
     trace = forward(xp, W, b, f, x)
     delta = backward(xp, W, f, trace, output_delta(xp, cost, f[-1], trace, y))
     gradients(xp, W, trace, delta, lam, dW, db)
-    return data_term(xp, cost, trace, y), weight_decay(xp, W, lam)
+    return data_term(xp, cost, trace, y), weight_decay(xp, W, lam), trace.output

@@ -89,7 +89,7 @@ def _float64_copy(net: Network) -> Network:
     """The same network computing in float64 (a copy; ``net`` is untouched)."""
     twin = net.copy()
     twin.dtype = "float64"
-    twin._theta = twin._to_backend(to_numpy(net.params).astype(np.float64))
+    twin._theta = twin.from_host(to_numpy(net.params).astype(np.float64))
     twin.W, twin.b = twin.layout.unpack(twin.xp, twin._theta)
     return twin
 
@@ -227,8 +227,8 @@ def check_deltas(net: Network, X: Any, Y: Any, *, epsilon: float = 1e-5) -> list
         for i in range(z.shape[1]):
             bump = np.zeros_like(z)
             bump[:, i] = epsilon  # every row at once: rows do not interact
-            plus = loss_from(k, twin._to_backend(z + bump))
-            minus = loss_from(k, twin._to_backend(z - bump))
+            plus = loss_from(k, twin.from_host(z + bump))
+            minus = loss_from(k, twin.from_host(z - bump))
             measured[:, i] = (plus - minus) / (2 * epsilon)
         delta = to_numpy(deltas[k]).astype(np.float64)
         results.append(DeltaCheck(k + 1, relative_difference(delta, measured), delta, measured))

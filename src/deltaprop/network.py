@@ -169,7 +169,7 @@ class Network:
         self.seed = seed if isinstance(seed, int) else None
         self.layout = Layout(self.layer_sizes)
         theta = init_params(self.layer_sizes, self.init, make_rng(seed))
-        self._theta = self._to_backend(theta)
+        self._theta = self.from_host(theta)
         self.W, self.b = self.layout.unpack(self.xp, self._theta)
 
     # --- structure -------------------------------------------------------------
@@ -220,6 +220,12 @@ class Network:
         other.W, other.b = other.layout.unpack(self.xp, other._theta)
         return other
 
+    def save(self, path: Any, *, metadata: Any = None, force: bool = True) -> None:
+        """Write the model file (safetensors + JSON metadata, atomically); see ``io``."""
+        from .io import save_model  # io builds Networks, so it imports this module
+
+        save_model(self, path, metadata=metadata, force=force)
+
     # --- the seed's computations -------------------------------------------------
 
     def forward(self, X: Any) -> backprop.Trace:
@@ -251,14 +257,14 @@ class Network:
         x, y = self.check_data(X, Y)
         theta = self._theta if params is None else self._check_theta(params, "params")
         grad = self.xp.empty_like(theta)
-        data, decay = self.evaluate(x, y, theta, grad)
+        data, decay, _ = self.evaluate(x, y, theta, grad)
         return float(data) + float(decay), grad
 
-    def evaluate(self, x: Array, y: Array, theta: Array, grad: Array) -> tuple[Array, Array]:
+    def evaluate(self, x: Array, y: Array, theta: Array, grad: Array) -> tuple[Array, Array, Array]:
         """cost_and_grad without checks, for arrays already converted by check_data.
 
         Writes ∇J into ``grad`` and returns the data term and weight decay as 0-d
-        arrays. Training calls this in its inner loop.
+        arrays, and the output a⁽ⁿˡ⁾. Training calls this in its inner loop.
         """
         W, b = self.layout.unpack(self.xp, theta)
         dW, db = self.layout.unpack(self.xp, grad)
@@ -303,7 +309,11 @@ class Network:
     def _xp_dtype(self) -> Any:
         return np.dtype(self.dtype) if self.xp is np else getattr(self.xp, self.dtype)
 
-    def _to_backend(self, host: np.ndarray) -> Array:
+    def from_host(self, host: np.ndarray) -> Array:
+        """A numpy array as an array of this network's namespace, dtype and device.
+
+        No copy when it is already a C-contiguous numpy array of the right dtype.
+        """
         host = np.ascontiguousarray(host, dtype=np.dtype(self.dtype))
         if self.xp is np:
             return host
@@ -323,7 +333,7 @@ class Network:
             raise ValueError(f"{name} must hold real numbers, got dtype {host.dtype}")
         if not np.all(np.isfinite(host)):
             raise ValueError(f"{name} contains {first_nonfinite(host)}")
-        return self._to_backend(host)
+        return self.from_host(host)
 
     def _views(self, params: Any) -> tuple[list[Array], list[Array]]:
         if params is None:
