@@ -353,3 +353,66 @@ def test_model_file_round_trip_after_training(tmp_path):
     np.testing.assert_array_equal(back.predict(X), net.predict(X))
     meta = dp.load_metadata(tmp_path / "m.safetensors")
     same_history(dp.History.from_dict(meta["extra"]["history"]), hist)
+
+
+def test_sample_weight_equals_repeating_examples():
+    X, Y = blobs(m=30)
+    w = np.random.default_rng(0).integers(1, 4, size=30)
+    Xr, Yr = np.repeat(X, w, axis=0), np.repeat(Y, w, axis=0)
+    net = dp.Network([4, 5, 3], cost="cross_entropy", weight_decay=1e-3, seed=0)
+    J_w, g_w = net.cost_and_grad(X, Y, sample_weight=w)
+    J_r, g_r = net.cost_and_grad(Xr, Yr)
+    assert J_w == pytest.approx(J_r, rel=1e-13)
+    np.testing.assert_allclose(g_w, g_r, rtol=1e-11, atol=1e-15)
+    a, b = net.copy(), net.copy()
+    dp.train(a, X, Y, optimizer="gd", epochs=5, sample_weight=w)
+    dp.train(b, Xr, Yr, optimizer="gd", epochs=5)
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize(
+    "w,words",
+    [
+        (np.ones(5), "sample_weight must have one weight per example, shape (30,)"),
+        (-np.ones(30), "sample_weight must be ≥ 0 with a positive sum"),
+        (np.r_[np.nan, np.ones(29)], "sample_weight contains NaN at index 0"),
+    ],
+)
+def test_bad_sample_weight(w, words):
+    X, Y = blobs(m=30)
+    with pytest.raises(ValueError) as err:
+        dp.Network([4, 5, 3], cost="cross_entropy", seed=0).cost_and_grad(X, Y, sample_weight=w)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_optimizer_state_carries_over_between_calls(optimizer):
+    X, Y = blobs()
+    once = dp.Network([4, 5, 3], cost="cross_entropy", seed=0)
+    dp.train(
+        once,
+        X,
+        Y,
+        optimizer=optimizer,
+        learning_rate=0.01,
+        batch_size=16,
+        epochs=2,
+        seed=np.random.default_rng(4),
+    )
+    twice = dp.Network([4, 5, 3], cost="cross_entropy", seed=0)
+    state: dict = {}
+    rng = np.random.default_rng(4)
+    for _ in range(2):
+        dp.train(
+            twice,
+            X,
+            Y,
+            optimizer=optimizer,
+            learning_rate=0.01,
+            batch_size=16,
+            epochs=1,
+            seed=rng,
+            optimizer_state=state,
+        )
+    np.testing.assert_array_equal(twice.params, once.params)
+    assert state and all(np.all(np.isfinite(v)) for v in state.values() if hasattr(v, "shape"))

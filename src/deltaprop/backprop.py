@@ -92,10 +92,17 @@ def forward(
     return Trace(z=[None, *zs], a=[x, *acts])
 
 
-def data_term(xp: Namespace, cost: Cost, trace: Trace, y: Array) -> Array:
-    """(1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾): the average per-example cost (a 0-d array)."""
-    m = y.shape[0]
-    return cost.loss_sum(xp, trace.z[-1], trace.a[-1], y) / m
+def data_term(
+    xp: Namespace, cost: Cost, trace: Trace, y: Array, sample_weight: Array | None = None
+) -> Array:
+    """(1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾): the average per-example cost (a 0-d array).
+
+    With example weights wᵢ it is the weighted average (Σᵢ wᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)) / Σᵢ wᵢ.
+    """
+    if sample_weight is None:
+        return cost.loss_sum(xp, trace.z[-1], trace.a[-1], y) / y.shape[0]
+    rows = cost.loss_rows(xp, trace.z[-1], trace.a[-1], y)
+    return (sample_weight @ rows) / xp.sum(sample_weight)
 
 
 def weight_decay(xp: Namespace, W: Sequence[Array], lam: float) -> Array:
@@ -164,14 +171,23 @@ def cost_and_grad(
     y: Array,
     dW: Sequence[Array],
     db: Sequence[Array],
+    sample_weight: Array | None = None,
 ) -> tuple[Array, Array, Array]:
     """J(W,b) and its gradient for the batch (x, y), by one forward and one backward pass.
 
     The gradient is written into ``dW``, ``db``. Returns the two parts of J as 0-d
     arrays, the data term (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) and the weight decay
     (λ/2) Σ W² (J is their sum), and the output h_{W,b}(x) of the forward pass.
+
+    With example weights wᵢ (shape (m,)) the data term is the weighted average;
+    its gradient follows by scaling each example's δ⁽ⁿˡ⁾ by m wᵢ / Σᵢ wᵢ, which the
+    δ recursion, being linear in δ, carries to every layer.
     """
     trace = forward(xp, W, b, f, x)
-    delta = backward(xp, W, f, trace, output_delta(xp, cost, f[-1], trace, y))
+    delta_out = output_delta(xp, cost, f[-1], trace, y)
+    if sample_weight is not None:
+        scale = sample_weight * (y.shape[0] / xp.sum(sample_weight))
+        delta_out = delta_out * xp.reshape(scale, (-1, 1))
+    delta = backward(xp, W, f, trace, delta_out)
     gradients(xp, W, trace, delta, lam, dW, db)
-    return data_term(xp, cost, trace, y), weight_decay(xp, W, lam), trace.output
+    return data_term(xp, cost, trace, y, sample_weight), weight_decay(xp, W, lam), trace.output

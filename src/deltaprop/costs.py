@@ -34,9 +34,13 @@ class Cost:
     name: str
     output_activation: str | None = None
 
-    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
-        """Σ over the m examples of the per-example data term (a 0-d array)."""
+    def loss_rows(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        """The per-example data terms J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾), shape (m,)."""
         raise NotImplementedError
+
+    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        """Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) over the m examples (a 0-d array)."""
+        return xp.sum(self.loss_rows(xp, z, a, y))
 
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         """δ⁽ⁿˡ⁾ = ∂J(W,b; x,y)/∂z⁽ⁿˡ⁾ for every example, shape (m, s_nl)."""
@@ -57,9 +61,9 @@ class SquaredError(Cost):
     J sums over them, and so does its exact gradient.
     """
 
-    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+    def loss_rows(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
         r = a - y
-        return 0.5 * xp.sum(r * r)
+        return 0.5 * xp.sum(r * r, axis=1)
 
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         return act.vjp(xp, z, a, -(y - a))  # ∂J/∂a = −(y − a), then times ∂a/∂z
@@ -72,10 +76,10 @@ class CrossEntropy(Cost):
     Σ_k y_k = 1, the softmax Jacobian collapses and δ⁽ⁿˡ⁾ = a − y.
     """
 
-    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+    def loss_rows(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
         shifted = z - xp.max(z, axis=1, keepdims=True)
         log_a = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
-        return -xp.sum(y * log_a)
+        return -xp.sum(y * log_a, axis=1)
 
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         return a - y
@@ -99,9 +103,9 @@ class BinaryCrossEntropy(Cost):
     denominators, δ⁽ⁿˡ⁾ = a − y.
     """
 
-    def loss_sum(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+    def loss_rows(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
         softplus = xp.maximum(z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
-        return xp.sum(softplus - y * z)
+        return xp.sum(softplus - y * z, axis=1)
 
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         return a - y

@@ -237,15 +237,20 @@ class Network:
         """h_{W,b}(x) = a⁽ⁿˡ⁾ for every row of X."""
         return self.forward(X).output
 
-    def cost_terms(self, X: Any, Y: Any, params: Any = None) -> tuple[float, float]:
+    def cost_terms(
+        self, X: Any, Y: Any, params: Any = None, sample_weight: Any = None
+    ) -> tuple[float, float]:
         """The two parts of J(W,b): data term (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) and (λ/2) Σ W²."""
         x, y = self.check_data(X, Y)
+        w = self.check_sample_weight(sample_weight, x.shape[0])
         W, b = self._views(params)
         trace = backprop.forward(self.xp, W, b, self.activations, x)
-        data = backprop.data_term(self.xp, self.cost, trace, y)
+        data = backprop.data_term(self.xp, self.cost, trace, y, w)
         return float(data), float(backprop.weight_decay(self.xp, W, self.weight_decay))
 
-    def cost_and_grad(self, X: Any, Y: Any, params: Any = None) -> tuple[float, Array]:
+    def cost_and_grad(
+        self, X: Any, Y: Any, params: Any = None, sample_weight: Any = None
+    ) -> tuple[float, Array]:
         """J(W,b) and ∇J, a flat vector with θ's layout, for the batch (X, Y).
 
         Args:
@@ -253,14 +258,19 @@ class Network:
           Y: targets, shape (m, s_{n_l}); 1-D when there is one output.
           params: evaluate at this θ instead of the network's own; the network is
             not changed.
+          sample_weight: optional weights wᵢ ≥ 0 of the m examples; the data term
+            becomes the weighted average (Σᵢ wᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)) / Σᵢ wᵢ.
         """
         x, y = self.check_data(X, Y)
+        w = self.check_sample_weight(sample_weight, x.shape[0])
         theta = self._theta if params is None else self._check_theta(params, "params")
         grad = self.xp.empty_like(theta)
-        data, decay, _ = self.evaluate(x, y, theta, grad)
+        data, decay, _ = self.evaluate(x, y, theta, grad, w)
         return float(data) + float(decay), grad
 
-    def evaluate(self, x: Array, y: Array, theta: Array, grad: Array) -> tuple[Array, Array, Array]:
+    def evaluate(
+        self, x: Array, y: Array, theta: Array, grad: Array, sample_weight: Array | None = None
+    ) -> tuple[Array, Array, Array]:
         """cost_and_grad without checks, for arrays already converted by check_data.
 
         Writes ∇J into ``grad`` and returns the data term and weight decay as 0-d
@@ -269,7 +279,17 @@ class Network:
         W, b = self.layout.unpack(self.xp, theta)
         dW, db = self.layout.unpack(self.xp, grad)
         return backprop.cost_and_grad(
-            self.xp, W, b, self.activations, self.cost, self.weight_decay, x, y, dW, db
+            self.xp,
+            W,
+            b,
+            self.activations,
+            self.cost,
+            self.weight_decay,
+            x,
+            y,
+            dW,
+            db,
+            sample_weight,
         )
 
     # --- input checks --------------------------------------------------------------
@@ -301,6 +321,28 @@ class Network:
             )
         self.cost.check_targets(_to_numpy(y))
         return x, y
+
+    def check_sample_weight(self, sample_weight: Any, m: int) -> Array | None:
+        """Example weights as a (m,) array of this network's namespace and dtype, or None."""
+        if sample_weight is None:
+            return None
+        host = np.asarray(
+            _to_numpy(sample_weight) if hasattr(sample_weight, "__dlpack__") else sample_weight
+        )
+        if host.shape != (m,):
+            raise ValueError(
+                f"sample_weight must have one weight per example, shape ({m},), "
+                f"got shape {host.shape}"
+            )
+        if not np.issubdtype(host.dtype, np.number) or np.issubdtype(
+            host.dtype, np.complexfloating
+        ):
+            raise ValueError(f"sample_weight must hold real numbers, got dtype {host.dtype}")
+        if not np.all(np.isfinite(host)):
+            raise ValueError(f"sample_weight contains {first_nonfinite(host)}")
+        if np.any(host < 0) or not np.sum(host) > 0:
+            raise ValueError("sample_weight must be ≥ 0 with a positive sum")
+        return self.from_host(host)
 
     def _convert_args(self) -> dict[str, Any]:
         return {"xp": self.xp, "dtype": self._xp_dtype, "device": self.device}

@@ -157,7 +157,9 @@ def train(
     batch_size: int | None = None,
     validation: tuple[Any, Any] | float | None = None,
     early_stopping: int | None = None,
-    seed: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
+    sample_weight: Any = None,
+    optimizer_state: dict[str, Any] | None = None,
     checkpoint: str | PathLike[str] | None = None,
     checkpoint_every: int = 1,
     resume: str | PathLike[str] | None = None,
@@ -184,7 +186,13 @@ def train(
       validation: (X_val, Y_val), or a fraction of (X, Y) to hold out at random.
       early_stopping: stop when the validation loss has not improved for this
         many epochs, and restore the parameters of the best epoch.
-      seed: seeds the shuffles and the validation split.
+      seed: seeds the shuffles and the validation split; a numpy Generator is
+        used (and advanced) as it is, so that successive calls continue one stream.
+      sample_weight: weights wᵢ ≥ 0 of the m training examples: the data term
+        becomes (Σᵢ wᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)) / Σᵢ wᵢ (held-out examples keep theirs).
+      optimizer_state: a dict to carry the optimizer's state (velocity, Adam's
+        moments) across calls: an empty dict is filled at the start, a filled one
+        is continued, and it holds the final state on return.
       checkpoint: write a checkpoint to this path every ``checkpoint_every`` epochs
         (atomically) and when interrupted.
       resume: continue the run stored in this checkpoint; the network must have
@@ -222,12 +230,10 @@ def train(
         tol=tol,
     )
     x, y = net.check_data(X, Y)
+    data = _Data(x, y, net.check_sample_weight(sample_weight, x.shape[0]))
     rng = make_rng(seed)
-    val = _validation_data(net, validation, x, y, rng)
-    if val is not None and val[0] is not x:
-        x, y = val[2], val[3]
-    xv_yv = None if val is None else (val[0], val[1])
-    if cfg.early_stopping is not None and xv_yv is None:
+    data, val = _split_validation(net, validation, data, rng)
+    if cfg.early_stopping is not None and val is None:
         raise ValueError(
             "early_stopping needs validation data: pass validation=(X_val, Y_val) "
             "or a fraction such as validation=0.1"
@@ -237,20 +243,27 @@ def train(
         from .progress import ProgressReporter
 
         hooks.append(ProgressReporter(every=cfg.progress_every))
-    run = _Run(net, cfg, x, y, xv_yv, rng, hooks, None if checkpoint is None else str(checkpoint))
+    run = _Run(net, cfg, data, val, rng, hooks, None if checkpoint is None else str(checkpoint))
+    if optimizer_state:
+        run.state.update(optimizer_state)
     if resume is not None:
         run.restore(str(resume))
     # Overflow is detected by the finiteness checks, which stop the run with
     # TrainingDiverged; numpy's own warnings about it would only repeat that.
-    with np.errstate(over="ignore", invalid="ignore"):
-        if cfg.optimizer == "lbfgs":
-            run.lbfgs()
-        else:
-            run.steps()
-    for hook in hooks:
-        close = getattr(hook, "close", None)
-        if close is not None:
-            close()
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if cfg.optimizer == "lbfgs":
+                run.lbfgs()
+            else:
+                run.steps()
+    finally:
+        if optimizer_state is not None:
+            optimizer_state.clear()
+            optimizer_state.update(run.state)
+        for hook in hooks:
+            close = getattr(hook, "close", None)
+            if close is not None:
+                close()
     return run.history
 
 
@@ -285,7 +298,7 @@ class _Config:
         max_steps: int | None,
         batch_size: int | None,
         early_stopping: int | None,
-        seed: int | None,
+        seed: int | np.random.Generator | None,
         checkpoint_every: int,
         progress_every: int,
         tol: float | None,
@@ -314,7 +327,7 @@ class _Config:
             early_stopping=None
             if early_stopping is None
             else _count("early_stopping", early_stopping),
-            seed=seed,
+            seed=seed if isinstance(seed, int) else None,
             checkpoint_every=_count("checkpoint_every", checkpoint_every),
             progress_every=_count("progress_every", progress_every),
             tol=None if tol is None else check_real("tol", tol, low=0.0),
@@ -340,21 +353,34 @@ def _count(name: str, value: Any, low: int = 1) -> int:
     return int(value)
 
 
-def _validation_data(
-    net: Network, validation: Any, x: Array, y: Array, rng: np.random.Generator
-) -> tuple[Array, Array, Array, Array] | None:
-    """(x_val, y_val, x_train, y_train), or None without validation."""
+@dataclass(frozen=True)
+class _Data:
+    """Examples as arrays of the network's namespace: inputs, targets, optional weights."""
+
+    x: Array
+    y: Array
+    w: Array | None = None
+
+    def take(self, xp: Any, idx: Array) -> _Data:
+        """The rows ``idx``."""
+        w = None if self.w is None else xp.take(self.w, idx, axis=0)
+        return _Data(xp.take(self.x, idx, axis=0), xp.take(self.y, idx, axis=0), w)
+
+
+def _split_validation(
+    net: Network, validation: Any, data: _Data, rng: np.random.Generator
+) -> tuple[_Data, _Data | None]:
+    """(training data, validation data or None)."""
     if validation is None:
-        return None
+        return data, None
     if isinstance(validation, tuple | list):
         if len(validation) != 2:
             raise ValueError(
                 f"validation: expected (X_val, Y_val) or a fraction, got {len(validation)} items"
             )
-        xv, yv = net.check_data(validation[0], validation[1])
-        return xv, yv, x, y
+        return data, _Data(*net.check_data(validation[0], validation[1]))
     fraction = check_real("validation", validation, low=0.0, high=1.0)
-    m = x.shape[0]
+    m = data.x.shape[0]
     n_val = round(fraction * m)
     if not 0 < n_val < m:
         raise ValueError(
@@ -365,12 +391,7 @@ def _validation_data(
     xp = net.xp
     val_idx = xp.asarray(np.sort(order[:n_val]), device=net.device)
     train_idx = xp.asarray(np.sort(order[n_val:]), device=net.device)
-    return (
-        xp.take(x, val_idx, axis=0),
-        xp.take(y, val_idx, axis=0),
-        xp.take(x, train_idx, axis=0),
-        xp.take(y, train_idx, axis=0),
-    )
+    return data.take(xp, train_idx), data.take(xp, val_idx)
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -395,14 +416,13 @@ class _Run:
         self,
         net: Network,
         cfg: _Config,
-        x: Array,
-        y: Array,
-        val: tuple[Array, Array] | None,
+        data: _Data,
+        val: _Data | None,
         rng: np.random.Generator,
         hooks: list[Callback],
         checkpoint: str | None,
     ) -> None:
-        self.net, self.cfg, self.x, self.y, self.val = net, cfg, x, y, val
+        self.net, self.cfg, self.data, self.val = net, cfg, data, val
         self.rng, self.hooks, self.checkpoint = rng, hooks, checkpoint
         self.xp = net.xp
         self.theta = net.params
@@ -423,10 +443,10 @@ class _Run:
         val_loss = val_acc = math.nan
         if self.val is not None:
             # J on the validation set at the parameters the epoch ended with.
-            trace = backprop.forward(xp, net.W, net.b, net.activations, self.val[0])
-            val_data = float(backprop.data_term(xp, net.cost, trace, self.val[1]))
+            trace = backprop.forward(xp, net.W, net.b, net.activations, self.val.x)
+            val_data = float(backprop.data_term(xp, net.cost, trace, self.val.y, self.val.w))
             val_loss = val_data + float(backprop.weight_decay(xp, net.W, net.weight_decay))
-            val_acc = accuracy(xp, net.cost.name, trace.output, self.val[1])
+            val_acc = accuracy(xp, net.cost.name, trace.output, self.val.y)
         h.epoch.append(self.epoch)
         h.train_data.append(data)
         h.train_decay.append(decay)
@@ -478,7 +498,7 @@ class _Run:
     def steps(self) -> None:
         cfg, xp, net, theta = self.cfg, self.xp, self.net, self.theta
         assert cfg.opt is not None
-        m = self.x.shape[0]
+        m = self.data.x.shape[0]
         bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
         grad = xp.empty_like(theta)
         previous: _EpochStart | None = None
@@ -503,12 +523,12 @@ class _Run:
                 if bs < m:
                     order = xp.asarray(self.rng.permutation(m), device=net.device)
                 for first in range(0, m, bs):
-                    if order is None:
-                        xb, yb = self.x, self.y
-                    else:
-                        idx = order[first : first + bs]
-                        xb, yb = xp.take(self.x, idx, axis=0), xp.take(self.y, idx, axis=0)
-                    data, decay, out = net.evaluate(xb, yb, theta, grad)
+                    batch = (
+                        self.data
+                        if order is None
+                        else self.data.take(xp, order[first : first + bs])
+                    )
+                    data, decay, out = net.evaluate(batch.x, batch.y, theta, grad, batch.w)
                     d, r = float(data), float(decay)
                     if not math.isfinite(d + r):
                         # J was finite where this epoch started, unless it failed at the
@@ -517,10 +537,10 @@ class _Run:
                         raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
                     cfg.opt.update(xp, theta, grad, self.state, lr)
                     self.step += 1
-                    n = xb.shape[0]
+                    n = batch.x.shape[0]
                     data_sum += d * n
                     decay_sum += r * n
-                    acc_sum += accuracy(xp, net.cost.name, out, yb) * n
+                    acc_sum += accuracy(xp, net.cost.name, out, batch.y) * n
                     seen += n
                     if cfg.max_steps is not None and self.step >= cfg.max_steps:
                         break
@@ -562,12 +582,15 @@ class _Run:
         def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
             nonlocal n_fev
             n_fev += 1
-            data, decay, out = net.evaluate(self.x, self.y, net.from_host(th), grad)
+            d_ = self.data
+            data, decay, out = net.evaluate(d_.x, d_.y, net.from_host(th), grad, d_.w)
             d, r = float(data), float(decay)
             g = to_numpy(grad).astype(np.float64)  # a fresh array: scipy keeps the last one
             if not (math.isfinite(d + r) and np.all(np.isfinite(g))):
                 raise _NonFinite
-            last.update(x=th.copy(), data=d, decay=r, acc=accuracy(xp, net.cost.name, out, self.y))
+            last.update(
+                x=th.copy(), data=d, decay=r, acc=accuracy(xp, net.cost.name, out, self.data.y)
+            )
             return d + r, g
 
         t0 = time.perf_counter()
