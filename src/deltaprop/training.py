@@ -194,7 +194,7 @@ def train(
         moments) across calls: an empty dict is filled at the start, a filled one
         is continued, and it holds the final state on return.
       checkpoint: write a checkpoint to this path every ``checkpoint_every`` epochs
-        (atomically) and when interrupted.
+        (atomically; 0: only when interrupted) and when interrupted.
       resume: continue the run stored in this checkpoint; the network must have
         the checkpoint's architecture, and the other arguments should be the
         original run's.
@@ -328,7 +328,7 @@ class _Config:
             if early_stopping is None
             else _count("early_stopping", early_stopping),
             seed=seed if isinstance(seed, int) else None,
-            checkpoint_every=_count("checkpoint_every", checkpoint_every),
+            checkpoint_every=_count("checkpoint_every", checkpoint_every, low=0),
             progress_every=_count("progress_every", progress_every),
             tol=None if tol is None else check_real("tol", tol, low=0.0),
         )
@@ -550,7 +550,11 @@ class _Run:
                     data=data_sum / seen, decay=decay_sum / seen, acc=acc_sum / seen, lr=lr, t0=t0
                 )
                 self.elapsed = self.history.wall_time[-1]
-                if self.checkpoint and self.epoch % cfg.checkpoint_every == 0:
+                if (
+                    self.checkpoint
+                    and cfg.checkpoint_every
+                    and self.epoch % cfg.checkpoint_every == 0
+                ):
                     self._save_checkpoint()
             except KeyboardInterrupt:
                 if self.epoch == start.epoch:  # the epoch was not completed: go back to its start
@@ -608,7 +612,7 @@ class _Run:
             )
             self.elapsed = self.history.wall_time[-1]
             t0 = time.perf_counter()
-            if self.checkpoint and self.epoch % cfg.checkpoint_every == 0:
+            if self.checkpoint and cfg.checkpoint_every and self.epoch % cfg.checkpoint_every == 0:
                 self._save_checkpoint()
             if stop:
                 stopped = True

@@ -222,15 +222,18 @@ def read_idx_pair(
 
 
 def read_csv(
-    path: PathLike, *, target: str | int | None = None
+    path: PathLike, *, target: str | int | None = None, features_only: bool = False
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Features X (m, n − 1) float64, target y (m,) float64 and the feature names.
+    """Features X (m, n − 1) float64, target y (m,) and the feature names.
 
     The first row must name the columns. ``target`` picks the target column by
     name or by index (negative counts from the end); None means the last column.
-    Every other cell must be a finite number; an empty cell, NaN, infinity, text
-    or a row of the wrong length is an error naming the file, the line (as an
-    editor numbers it) and the column. Blank lines are skipped.
+    The target column holds numbers (y float64) or class names (y an array of
+    str). Every other cell must be a finite number; an empty cell, NaN,
+    infinity, text or a row of the wrong length is an error naming the file,
+    the line (as an editor numbers it) and the column. Blank lines are skipped.
+    With ``features_only`` every column is a feature and y is empty (for
+    predicting on files without targets).
     """
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
@@ -238,12 +241,16 @@ def read_csv(
             header = next(reader, None)
             if header is None:
                 raise DataError(f"{path}: empty file; a header row of column names is required")
-            names = _check_header(path, header)
-            t = _target_index(path, names, target)
+            names = _check_header(path, header, features_only)
+            t = None if features_only else _target_index(path, names, target)
             rows: list[list[float]] = []
+            labels: list[tuple[int, str]] = []
             for row in reader:
                 if len(row) <= 1 and not "".join(row).strip():
                     continue
+                if t is not None and len(row) == len(names):
+                    labels.append((reader.line_num, row[t].strip()))
+                    row = [*row[:t], "0", *row[t + 1 :]]
                 rows.append(_parse_row(path, reader.line_num, names, row))
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
@@ -258,12 +265,33 @@ def read_csv(
     if not rows:
         raise DataError(f"{path}: no data rows after the header")
     data = np.array(rows, dtype=np.float64)
-    return np.delete(data, t, axis=1), data[:, t], tuple(n for i, n in enumerate(names) if i != t)
+    if t is None:
+        return data, np.empty(0), tuple(names)
+    return (
+        np.delete(data, t, axis=1),
+        _target_values(path, names[t], labels),
+        tuple(n for i, n in enumerate(names) if i != t),
+    )
 
 
-def _check_header(path: PathLike, header: list[str]) -> list[str]:
+def _target_values(path: PathLike, name: str, labels: list[tuple[int, str]]) -> np.ndarray:
+    """The target column: float64 when every cell is a number, else class names (str)."""
+    for line, text in labels:
+        where = f"{path}: line {line}, column {name!r}"
+        if not text:
+            raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
+        if _is_number(text) and math.isnan(float(text)):
+            raise DataError(f"{where}: NaN is not allowed in data")
+        if _is_number(text) and math.isinf(float(text)):
+            raise DataError(f"{where}: infinity is not allowed in data")
+    if all(_is_number(text) for _, text in labels):
+        return np.array([float(text) for _, text in labels], dtype=np.float64)
+    return np.array([text for _, text in labels], dtype=str)
+
+
+def _check_header(path: PathLike, header: list[str], features_only: bool = False) -> list[str]:
     names = [name.strip() for name in header]
-    if len(names) < 2:
+    if len(names) < (1 if features_only else 2):
         raise DataError(f"{path}: line 1: {len(names)} column; features and a target are needed")
     for i, name in enumerate(names):
         if not name:
