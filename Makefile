@@ -3,35 +3,42 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-data
+TEST_STAMP := $(VENV)/.installed-test
 # A CPU build of torch, when this machine has one on local disk, lets the tests
 # also run the core on torch tensors; elsewhere those tests skip with a reason.
 TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
 
 .PHONY: demo test lint typecheck unit clean
 
+# The package with its data extra: enough for the demo.
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e ".[data]"
+	touch $(STAMP)
+
+# The test extra on top (and torch, where a CPU wheel is on local disk).
+$(TEST_STAMP): $(STAMP)
 	$(PIP) install --quiet -e ".[test]"
 ifneq ($(TORCH_WHEEL),)
 	$(PIP) install --quiet torch==2.13.0
 endif
-	touch $(STAMP)
+	touch $(TEST_STAMP)
 
 # The main job: train the default network on MNIST-1D (generated locally, no download),
 # report test accuracy beside the published figures, write model, history and plot to out/.
 demo: $(STAMP)
 	$(VENV)/bin/deltaprop train mnist1d -o out/mnist1d.safetensors --force
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit

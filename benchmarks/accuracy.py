@@ -1,0 +1,71 @@
+"""Test accuracy of `deltaprop train`'s defaults on the built-in image datasets.
+
+Runs exactly what the command runs (settings, splits, network, training) for
+digits, MNIST-1D and Fashion-MNIST (when Debian's dataset-fashion-mnist is
+installed), with fixed seeds, and prints each accuracy beside its published
+reference and the wall time.
+
+    .venv/bin/python benchmarks/accuracy.py [--seeds 0 1 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from deltaprop import app, train
+from deltaprop.data import DataError
+
+TARGETS = {"digits": 97.0, "mnist1d": 68.0, "fashion-mnist": 88.0}
+
+
+def run(name: str, seed: int) -> tuple[float, float]:
+    settings = app.resolve_settings(name, None, {"seed": seed})
+    prepared = app.prepare(name, settings)
+    net = app.build_network(prepared, settings)
+    has_val = len(prepared.X_val) > 0
+    start = time.perf_counter()
+    train(
+        net,
+        prepared.X_train,
+        prepared.Y_train,
+        optimizer=settings["optimizer"],
+        learning_rate=settings["learning_rate"],
+        momentum=settings["momentum"],
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"] or None,
+        validation=(prepared.X_val, prepared.Y_val) if has_val else None,
+        early_stopping=(settings["early_stopping"] or None) if has_val else None,
+        seed=seed,
+    )
+    seconds = time.perf_counter() - start
+    accuracy = app.metrics(net, prepared.task, prepared.X_test, prepared.Y_test)["accuracy"]
+    return 100 * accuracy, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    args = parser.parse_args()
+    print(f"{'dataset':<15}{'seed':>5}{'test acc %':>12}{'target %':>10}{'train s':>9}  reference")
+    for name, target in TARGETS.items():
+        for seed in args.seeds:
+            try:
+                acc, seconds = run(name, seed)
+            except DataError as exc:
+                print(f"{name:<15}{seed:>5}  skipped: {exc}")
+                break
+            source, figures = app.REFERENCES[name]
+            ref = "; ".join(f"{what} {value:.2f} %" for what, value in figures)
+            mark = "ok" if acc >= target else "BELOW TARGET"
+            print(
+                f"{name:<15}{seed:>5}{acc:>12.2f}{target:>10.2f}{seconds:>9.1f}  {ref} "
+                f"({source}) {mark}"
+            )
+
+
+if __name__ == "__main__":
+    np.seterr(over="ignore")
+    main()
