@@ -27,9 +27,11 @@ endif
 	touch $(TEST_STAMP)
 
 # The main job: train the default network on MNIST-1D (generated locally, no download),
-# report test accuracy beside the published figures, write model, history and plot to out/.
+# report test accuracy beside the published figures, write model, history and plot to out/;
+# then the worked example of backpropagation as a page to open.
 demo: $(STAMP)
 	$(VENV)/bin/deltaprop train mnist1d -o out/mnist1d.safetensors --force
+	$(VENV)/bin/deltaprop explain --format html -o out/explain.html --force
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

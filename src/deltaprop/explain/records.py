@@ -1,0 +1,140 @@
+"""The records an explanation is made of: plain, frozen data that every renderer reads.
+
+A :class:`Section` is a titled list of blocks. A block is prose, a general
+equation, a :class:`Step` (one equation of the seed in its notation, the same
+equation with numbers, the result and, for a derivative, its finite-difference
+check), a table, a claim an experiment tests on its own numbers, or the
+network figure. Nothing here computes or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .notation import Node
+
+Cell = float | int | str | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A derivative measured by perturbation, beside the one backpropagation gave.
+
+    Attributes:
+      numeric: the central difference (J(… + ε) − J(… − ε)) / 2ε.
+      relative_difference: |g − ĝ| / |g + ĝ| (``gradcheck.relative_difference``).
+      ok: relative_difference is below the explanation's threshold.
+      perturbed: what was moved by ±ε, e.g. "z₁⁽³⁾" or "W₁₂⁽¹⁾".
+      epsilon: ε.
+    """
+
+    numeric: float
+    relative_difference: float
+    ok: bool
+    perturbed: str
+    epsilon: float
+
+    @property
+    def mark(self) -> str:
+        """✓ or ✗."""
+        return "✓" if self.ok else "✗"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One equation of the seed, worked with numbers.
+
+    Attributes:
+      key: what the result is, in the seed's 1-based numbering: "z[2][1]" is
+        z₁⁽²⁾, "dW[1][1,2]" is ∂J/∂W₁₂⁽¹⁾ (the keys are listed in
+        ``deltaprop.explain.trace``).
+      equation: the equation in the seed's notation, left side included.
+      numbers: its right-hand side with every symbol replaced by its number.
+      value: the result, as the trainer's functions computed it.
+      check: the finite-difference check, for δ and the partial derivatives.
+      note: a few words shown beside the step.
+    """
+
+    key: str
+    equation: Node
+    numbers: Node
+    value: float
+    check: Check | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Prose:
+    """A paragraph; Unicode math inline."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Equation:
+    """A general equation shown on its own, without numbers."""
+
+    expr: Node
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of numbers; floats keep full precision and are rounded only when rendered."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement an experiment makes, and whether its own numbers bear it out."""
+
+    text: str
+    holds: bool
+    evidence: str = ""
+
+    @property
+    def mark(self) -> str:
+        """✓ or ✗."""
+        return "✓" if self.holds else "✗"
+
+
+@dataclass(frozen=True)
+class NetworkFigure:
+    """The numbers the network drawing puts on units and edges (example 1).
+
+    ``z[k]``, ``a[k]``, ``delta[k]`` hold layer k+1's values (z and δ of the
+    input layer are None); ``weight_grads[k][i][j]`` is ∂J/∂W_ij⁽ᵏ⁺¹⁾.
+    """
+
+    sizes: tuple[int, ...]
+    z: tuple[tuple[float, ...] | None, ...]
+    a: tuple[tuple[float, ...], ...]
+    delta: tuple[tuple[float, ...] | None, ...]
+    weight_grads: tuple[tuple[tuple[float, ...], ...], ...]
+    activation: str
+    output_activation: str
+
+
+Block = Prose | Equation | Step | Table | Claim | NetworkFigure
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled part of the explanation; ``id`` is a stable anchor such as "forward"."""
+
+    id: str
+    title: str
+    blocks: tuple[Block, ...]
+
+    @property
+    def steps(self) -> list[Step]:
+        """The section's steps, in order."""
+        return [b for b in self.blocks if isinstance(b, Step)]
+
+    @property
+    def claims(self) -> list[Claim]:
+        """The section's claims, in order."""
+        return [b for b in self.blocks if isinstance(b, Claim)]
