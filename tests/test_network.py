@@ -221,3 +221,21 @@ def test_repr_names_the_architecture():
         "Network(64-25-64, activation='sigmoid', output_activation='sigmoid', "
         "cost='squared_error', weight_decay=0.0001, dtype=float64)"
     )
+
+
+@pytest.mark.parametrize("xp", [None, "array_api_strict"])
+def test_pickle_and_deepcopy_rebuild_the_views(xp):
+    import copy
+    import pickle
+
+    from deltaprop._arrays import to_numpy
+
+    net = dp.Network(
+        [3, 4, 2], activation="tanh", weight_decay=0.1, dtype=np.float32, seed=0, xp=xp
+    )
+    for twin in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        assert repr(twin) == repr(net)
+        np.testing.assert_array_equal(to_numpy(twin.params), to_numpy(net.params))
+        twin.W[0][...] = 1.0  # the views point into the twin's own θ
+        assert float(to_numpy(twin.params)[0]) == 1.0
+        assert float(to_numpy(net.params)[0]) != 1.0

@@ -212,6 +212,25 @@ class Network:
         """W and b as views into another flat vector with θ's layout."""
         return self.layout.unpack(self.xp, theta)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable state: θ as a numpy array and the namespace by name (views rebuilt on load).
+
+        Pickle is for the user's own objects (multiprocessing, scikit-learn's
+        clone and joblib); files from elsewhere should be read with ``deltaprop.load``.
+        """
+        state = {k: v for k, v in self.__dict__.items() if k not in ("xp", "_theta", "W", "b")}
+        state["xp_name"] = _namespace_name(self.xp)
+        state["theta"] = np.array(_to_numpy(self._theta), dtype=np.dtype(self.dtype))
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        xp_name, theta = state.pop("xp_name"), state.pop("theta")
+        self.__dict__.update(state)
+        self.xp = resolve_namespace(xp_name)
+        self._theta = self.from_host(theta)
+        self.W, self.b = self.layout.unpack(self.xp, self._theta)
+
     def copy(self) -> Network:
         """An independent network with the same architecture and parameters."""
         other = object.__new__(Network)
@@ -381,6 +400,14 @@ class Network:
         if params is None:
             return self.W, self.b
         return self.unpack(self._check_theta(params, "params"))
+
+
+def _namespace_name(xp: Namespace) -> str:
+    """The import name that resolve_namespace turns back into ``xp``."""
+    if xp is np:
+        return "numpy"
+    name = str(getattr(xp, "__name__", ""))
+    return name.removeprefix("array_api_compat.")
 
 
 def _check_sizes(layer_sizes: Any) -> tuple[int, ...]:
