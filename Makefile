@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 # also run the core on torch tensors; elsewhere those tests skip with a reason.
 TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit stress bench clean
 
 # The package with its data extra: enough for the demo.
 $(STAMP): pyproject.toml
@@ -44,6 +44,18 @@ unit: $(TEST_STAMP)
 	$(PY) -m pytest -q
 
 test: lint typecheck unit
+
+# The hardening tests with ten times the fuzzing examples (about 3 minutes).
+stress: $(TEST_STAMP)
+	DELTAPROP_STRESS=10 $(PY) -m pytest -q tests/test_hardening.py
+
+# deltaprop beside scikit-learn's MLP and PyTorch on the CPU (benchmarks/run.py): medians,
+# ratios, the GEMM limit, memory and scaling; a few minutes. BENCH_ARGS passes options,
+# e.g. BENCH_ARGS="--threads 1 --only P2 P5".
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PIP) install --quiet "scikit-learn>=1.3" threadpoolctl torch==2.13.0
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from deltaprop import app, train
+from deltaprop import app
 from deltaprop.data import DataError
 
 TARGETS = {"digits": 97.0, "mnist1d": 68.0, "fashion-mnist": 88.0}
@@ -25,21 +25,8 @@ def run(name: str, seed: int) -> tuple[float, float]:
     settings = app.resolve_settings(name, None, {"seed": seed})
     prepared = app.prepare(name, settings)
     net = app.build_network(prepared, settings)
-    has_val = len(prepared.X_val) > 0
     start = time.perf_counter()
-    train(
-        net,
-        prepared.X_train,
-        prepared.Y_train,
-        optimizer=settings["optimizer"],
-        learning_rate=settings["learning_rate"],
-        momentum=settings["momentum"],
-        epochs=settings["epochs"],
-        batch_size=settings["batch_size"] or None,
-        validation=(prepared.X_val, prepared.Y_val) if has_val else None,
-        early_stopping=(settings["early_stopping"] or None) if has_val else None,
-        seed=seed,
-    )
+    app.run_training(net, prepared, settings)
     seconds = time.perf_counter() - start
     accuracy = app.metrics(net, prepared.task, prepared.X_test, prepared.Y_test)["accuracy"]
     return 100 * accuracy, seconds

@@ -125,9 +125,18 @@ def as_matrix(
         raise ValueError(f"{name} has {host.shape[1]} {what} {columns}")
     if not np.all(np.isfinite(host)):
         raise ValueError(f"{name} contains {first_nonfinite(host)}")
+    target = np.dtype(dtype_name(dtype))
+    with np.errstate(over="ignore"):  # checked just below, naming the value
+        converted = np.asarray(host, dtype=target)
+    if target.itemsize < host.dtype.itemsize and not np.all(np.isfinite(converted)):
+        r, c = (int(i) for i in np.argwhere(~np.isfinite(converted))[0])
+        raise ValueError(
+            f"{name} has {host[r, c]:.4g} at row {r}, column {c}, beyond the range of "
+            f"{target.name}, the network's dtype; rescale the data or use float64"
+        )
     if xp is np:
-        return np.asarray(host, dtype=dtype)
-    return xp.asarray(np.asarray(host, dtype=np.dtype(dtype_name(dtype))), device=device)
+        return converted
+    return xp.asarray(converted, device=device)
 
 
 def _host_array(name: str, value: Any) -> np.ndarray:

@@ -1,8 +1,10 @@
 """The ``deltaprop`` command: argument parsing and error-to-exit-code mapping.
 
 Exit status: 0 success; 1 a run that went wrong on its own terms (a gradient
-check that failed, training that diverged); 2 bad input, reported in one line on
-stderr naming the file, row, column or option, with no traceback; 130 Ctrl-C.
+check that failed, training that diverged: the model with the last finite
+parameters and its history are still written); 2 bad input, reported in one line
+on stderr naming the file, row, column or option, with no traceback; 130 Ctrl-C
+during training, after a checkpoint of the last completed epoch is written.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from .gradcheck import check_gradient
 from .io import atomic_write_bytes, load_metadata, load_model, save_model
 from .network import Network
 from .optim import OPTIMIZERS
-from .training import TrainingDiverged, TrainingInterrupted, train
+from .training import TrainingDiverged, TrainingInterrupted
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -255,39 +257,43 @@ def cmd_train(args: argparse.Namespace) -> int:
         for path in outputs.values():
             if path.exists():
                 raise UsageError(f"{path}: already exists; pass --force to overwrite it")
-    prepared = app.prepare(args.data, settings)
+    from .distributed import from_environment
+
+    dp = from_environment()  # set when started as mpiexec -n P python -m mpi4py -m deltaprop
+    root = dp is None or dp.is_root
+    if dp is None:
+        prepared = app.prepare(args.data, settings)
+    else:
+        prepared = app.prepare_shard(args.data, settings, dp)
     net = app.build_network(prepared, settings)
-    batch = settings["batch_size"] or None
-    early = settings["early_stopping"] or None
-    has_val = len(prepared.X_val) > 0
     checkpoint = args.checkpoint or (
         str(outputs["model"].with_suffix(".ckpt")) if outputs else "deltaprop-run.ckpt"
     )
-    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, file=sys.stderr))
+    quiet = args.quiet or not root
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     say(f"{net}")
-    say(
-        f"data: {prepared.source} ({prepared.task}), {len(prepared.X_train)} training, "
-        f"{len(prepared.X_val)} validation, {len(prepared.X_test)} test examples"
-    )
+    if dp is None:
+        say(
+            f"data: {prepared.source} ({prepared.task}), {len(prepared.X_train)} training, "
+            f"{len(prepared.X_val)} validation, {len(prepared.X_test)} test examples"
+        )
+    else:
+        shards = dp.comm.gather(len(prepared.X_train), root=0)
+        say(
+            f"data: {prepared.source} ({prepared.task}) on {dp.size} MPI ranks, training rows "
+            f"per rank: {shards}"
+        )
     status = EXIT_OK
     try:
-        history = train(
+        history = app.run_training(
             net,
-            prepared.X_train,
-            prepared.Y_train,
-            optimizer=settings["optimizer"],
-            learning_rate=settings["learning_rate"],
-            momentum=settings["momentum"],
-            epochs=settings["epochs"],
-            batch_size=batch,
-            validation=(prepared.X_val, prepared.Y_val) if has_val else None,
-            early_stopping=early if has_val else None,
-            seed=settings["seed"],
+            prepared,
+            settings,
             checkpoint=checkpoint,
-            checkpoint_every=settings["checkpoint_every"],
             resume=args.resume,
-            progress=not args.quiet,
+            progress=not quiet,
             progress_every=10,
+            comm=None if dp is None else dp.comm,
         )
     except TrainingInterrupted as exc:
         print(
@@ -299,6 +305,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"deltaprop: {exc}", file=sys.stderr)
         history, status = exc.history, EXIT_FAILED
+    if not root:
+        return status  # rank 0 reports and writes the files
     test = app.metrics(net, prepared.task, prepared.X_test, prepared.Y_test)
     lines = [f"stopped: {history.stop_reason}" if status == EXIT_OK else "stopped: diverged"]
     if test:
@@ -497,16 +505,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args))
-    except (UsageError, ValueError) as exc:
-        print(f"deltaprop: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except (UsageError, ValueError, RuntimeError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
     except OSError as exc:  # a file that cannot be written: disk full, permissions
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"deltaprop: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_USAGE)
     except KeyboardInterrupt:
         print("deltaprop: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _fail(message: str, status: int) -> int:
+    """Report an error in one line; under MPI, end every rank of the job with it."""
+    mpi = sys.modules.get("mpi4py.MPI")
+    world = getattr(mpi, "COMM_WORLD", None)
+    if world is not None and world.Get_size() > 1:
+        print(f"deltaprop: error (rank {world.Get_rank()}): {message}", file=sys.stderr, flush=True)
+        world.Abort(status)  # the other ranks would wait for this one for ever
+        return status
+    print(f"deltaprop: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,11 +15,12 @@ softmax, softplus for the sigmoid), so no log of 0 and no overflow occurs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ._arrays import Array, Namespace
-from .activations import Activation
+from .activations import Activation, sigmoid, softmax
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,17 @@ class Cost:
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         """δ⁽ⁿˡ⁾ = ∂J(W,b; x,y)/∂z⁽ⁿˡ⁾ for every example, shape (m, s_nl)."""
         raise NotImplementedError
+
+    def output_terms(
+        self, xp: Namespace, act: Activation, z: Array, y: Array
+    ) -> tuple[Array, Array, Array]:
+        """(a⁽ⁿˡ⁾, Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾), δ⁽ⁿˡ⁾) from the output layer's z = z⁽ⁿˡ⁾.
+
+        a = f(z), then :meth:`loss_sum` and :meth:`output_delta`; a cost whose
+        three share work (an exponential) computes them together instead.
+        """
+        a = act.f(xp, z)
+        return a, self.loss_sum(xp, z, a, y), self.output_delta(xp, act, z, a, y)
 
     def check_targets(self, y: np.ndarray) -> None:
         """Raise ValueError if the targets ``y`` (m, s_nl) do not suit this cost."""
@@ -84,6 +96,21 @@ class CrossEntropy(Cost):
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         return a - y
 
+    def output_terms(
+        self, xp: Namespace, act: Activation, z: Array, y: Array
+    ) -> tuple[Array, Array, Array]:
+        """Softmax, the loss and δ⁽ⁿˡ⁾ = a − y from one exponential of the shifted z."""
+        if type(self) is not CrossEntropy or act is not softmax:  # else compose the parts
+            return super().output_terms(xp, act, z, y)
+        if xp is np:
+            return _softmax_cross_entropy_numpy(z, y)
+        shifted = z - xp.max(z, axis=1, keepdims=True)
+        e = xp.exp(shifted)
+        total = xp.sum(e, axis=1, keepdims=True)
+        a = e / total  # a_k = e^(z_k) / Σ_j e^(z_j)
+        log_a = shifted - xp.log(total)  # log a_k = z_k − log Σ_j e^(z_j)
+        return a, -xp.sum(xp.sum(y * log_a, axis=1)), a - y  # summed as loss_sum sums
+
     def check_targets(self, y: np.ndarray) -> None:
         _check_unit_interval(self.name, y)
         sums = y.sum(axis=1)
@@ -93,6 +120,21 @@ class CrossEntropy(Cost):
                 f"Y row {bad[0]} sums to {sums[bad[0]]:g}; cross_entropy needs each row of Y "
                 "to be a probability distribution (non-negative, summing to 1), e.g. one-hot"
             )
+
+
+def _softmax_cross_entropy_numpy(z: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
+    """CrossEntropy.output_terms for numpy: the same operations as ufunc calls, fewer arrays.
+
+    The loss is summed per row, then over rows, as :meth:`Cost.loss_sum` sums it, so J
+    has the same bits as on the generic path.
+    """
+    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
+    a = np.exp(shifted)
+    total = np.add.reduce(a, axis=1, keepdims=True)
+    a /= total  # a_k = e^(z_k) / Σ_j e^(z_j)
+    shifted -= np.log(total)  # log a_k = z_k − log Σ_j e^(z_j)
+    shifted *= y
+    return a, -np.add.reduce(np.add.reduce(shifted, axis=1)), a - y
 
 
 class BinaryCrossEntropy(Cost):
@@ -109,6 +151,18 @@ class BinaryCrossEntropy(Cost):
 
     def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
         return a - y
+
+    def output_terms(
+        self, xp: Namespace, act: Activation, z: Array, y: Array
+    ) -> tuple[Array, Array, Array]:
+        """σ(z), the loss and δ⁽ⁿˡ⁾ = a − y from one exponential e^(−|z|)."""
+        if type(self) is not BinaryCrossEntropy or act is not sigmoid:  # else compose the parts
+            return super().output_terms(xp, act, z, y)
+        e = xp.exp(-xp.abs(z))
+        s = 1.0 / (1.0 + e)
+        a = xp.where(z >= 0, s, e * s)  # σ(z), as activations.sigmoid computes it
+        softplus = xp.maximum(z, 0.0) + xp.log1p(e)
+        return a, xp.sum(xp.sum(softplus - y * z, axis=1)), a - y  # summed as loss_sum sums
 
     def check_targets(self, y: np.ndarray) -> None:
         _check_unit_interval(self.name, y)

@@ -158,8 +158,9 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, force: bool = True) -> No
     fsync'ed and renamed over ``path`` (``os.replace``, atomic on POSIX and
     Windows); then the directory is fsync'ed where the platform allows, so the
     rename itself survives a crash. On any error the temporary file is removed
-    and whatever was at ``path`` is untouched. The new file gets the usual mode
-    for a new file (0o666 less the umask).
+    and whatever was at ``path`` is untouched; an OSError with an errno (a full
+    disk, say) is raised again with ``path`` as its ``filename``. The new file
+    gets the usual mode for a new file (0o666 less the umask).
 
     Args:
       path: the target file.
@@ -170,16 +171,22 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, force: bool = True) -> No
     if not force and os.path.exists(target):
         raise ModelFileExistsError(f"{target}: the file exists and force=False; not overwriting")
     directory = os.path.dirname(os.path.abspath(target))
-    tmp, fd = _create_temp(directory, os.path.basename(target))
+    tmp = None
     try:
+        tmp, fd = _create_temp(directory, os.path.basename(target))
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            # A full disk shows up in write() or fsync() with no file name, a failed
+            # rename names the temporary file: name the file the caller asked for.
+            raise OSError(exc.errno, exc.strerror, target) from exc
         raise
     _fsync_directory(directory)
 
@@ -332,7 +339,7 @@ def load_checkpoint(
         value = tensors[ARRAY_PREFIX + n]
         if not _numeric(value.dtype):
             raise ModelFileError(
-                f"{name}: tensor {ARRAY_PREFIX + n!r} has dtype {value.dtype}; "
+                f"{name}: tensor {_clip(repr(ARRAY_PREFIX + n))} has dtype {value.dtype}; "
                 "expected an integer or floating dtype"
             )
         arrays[n] = value if value.flags.writeable else value.copy()  # optimizers update in place
@@ -358,11 +365,13 @@ def _read(name: str, fmt: str, max_bytes: int) -> tuple[dict[str, Any], dict[str
         )
     try:
         with open(name, "rb") as f:
-            data = f.read(max_bytes + 1)
+            # size + 1, not max_bytes + 1: read() allocates what it is asked for, and a
+            # 100-byte file must not cost max_bytes of memory.
+            data = f.read(size + 1)
     except OSError as exc:
         raise ModelFileError(f"{name}: cannot read the file ({exc.strerror})") from None
-    if len(data) > max_bytes:
-        raise ModelFileError(f"{name}: the file grew past the limit of {max_bytes} bytes")
+    if len(data) > size:
+        raise ModelFileError(f"{name}: the file grew while it was read; try again")
 
     header_len = _check_framing(name, data)
     from safetensors import SafetensorError
@@ -372,7 +381,7 @@ def _read(name: str, fmt: str, max_bytes: int) -> tuple[dict[str, Any], dict[str
         tensors = load(data)
     # The parser is the trust boundary: whatever it raises means a malformed file.
     except (SafetensorError, ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise ModelFileError(f"{name}: not a valid safetensors file ({exc})") from None
+        raise ModelFileError(f"{name}: not a valid safetensors file ({_clip(str(exc))})") from None
 
     info = _parse_metadata(name, data[8 : 8 + header_len])
     _check_format(name, info, fmt)
@@ -433,7 +442,7 @@ def _check_format(name: str, info: dict[str, Any], fmt: str) -> None:
             MODEL_FORMAT: "; it is a model file, read it with load_model",
             CHECKPOINT_FORMAT: "; it is a checkpoint, read it with load_checkpoint",
         }.get(found, "")
-        raise ModelFileError(f"{name}: format is {found!r}, expected {fmt!r}{hint}")
+        raise ModelFileError(f"{name}: format is {_clip(repr(found))}, expected {fmt!r}{hint}")
     version = _check_type(name, info, "format_version", int, "an integer")
     if version != FORMAT_VERSION:
         newer = " (written by a newer deltaprop)" if version > FORMAT_VERSION else ""
@@ -448,7 +457,8 @@ def _check_architecture(name: str, info: dict[str, Any]) -> None:
     sizes = _check_type(name, info, "layer_sizes", list, "a list of unit counts")
     if len(sizes) < 2 or not all(_is_int(s) and s >= 1 for s in sizes):
         raise ModelFileError(
-            f"{name}: layer_sizes must list at least 2 positive whole numbers, got {sizes!r}"
+            f"{name}: layer_sizes must list at least 2 positive whole numbers, "
+            f"got {_clip(repr(sizes))}"
         )
     for key, table in (
         ("activation", ACTIVATIONS),
@@ -460,14 +470,18 @@ def _check_architecture(name: str, info: dict[str, Any]) -> None:
         value = _check_type(name, info, key, str, "a string")
         if value not in table:
             raise ModelFileError(
-                f"{name}: unknown {key} {value!r}; expected one of: {', '.join(table)}"
+                f"{name}: unknown {key} {_clip(repr(value))}; expected one of: {', '.join(table)}"
             )
     decay = _field(name, info, "weight_decay")
     if not (_is_int(decay) or (isinstance(decay, float) and math.isfinite(decay))) or decay < 0:
-        raise ModelFileError(f"{name}: weight_decay must be a finite number ≥ 0, got {decay!r}")
+        raise ModelFileError(
+            f"{name}: weight_decay must be a finite number ≥ 0, got {_clip(repr(decay))}"
+        )
     seed = _field(name, info, "seed")
     if seed is not None and not (_is_int(seed) and seed >= 0):
-        raise ModelFileError(f"{name}: seed must be a non-negative integer or null, got {seed!r}")
+        raise ModelFileError(
+            f"{name}: seed must be a non-negative integer or null, got {_clip(repr(seed))}"
+        )
 
 
 def _field(name: str, info: dict[str, Any], key: str) -> Any:
@@ -479,7 +493,9 @@ def _field(name: str, info: dict[str, Any], key: str) -> Any:
 def _check_type(name: str, info: dict[str, Any], key: str, kind: type, what: str) -> Any:
     value = _field(name, info, key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ModelFileError(f"{name}: metadata field {key!r} must be {what}, got {value!r}")
+        raise ModelFileError(
+            f"{name}: metadata field {key!r} must be {what}, got {_clip(repr(value))}"
+        )
     return value
 
 
@@ -489,7 +505,7 @@ def _check_tensor_names(name: str, tensors: dict[str, np.ndarray], expected: set
         missing, unexpected = sorted(expected - found), sorted(found - expected)
         parts = [f"missing {missing}"] if missing else []
         parts += [f"unexpected {unexpected}"] if unexpected else []
-        raise ModelFileError(f"{name}: wrong tensors: {', '.join(parts)}")
+        raise ModelFileError(f"{name}: wrong tensors: {_clip(', '.join(parts))}")
 
 
 def _check_params(name: str, info: dict[str, Any], theta: np.ndarray) -> None:
@@ -502,7 +518,7 @@ def _check_params(name: str, info: dict[str, Any], theta: np.ndarray) -> None:
         count = f"{theta.size} values" if theta.ndim == 1 else f"shape {theta.shape} (expected 1-D)"
         raise ModelFileError(
             f"{name}: tensor {PARAMS!r} has {count}, "
-            f"layer_sizes {info['layer_sizes']} need {n_params}"
+            f"layer_sizes {_clip(str(info['layer_sizes']))} need {_clip(str(n_params))}"
         )
     if not np.all(np.isfinite(theta)):
         bad = int(np.argwhere(~np.isfinite(theta))[0, 0])
@@ -525,10 +541,17 @@ def _build(name: str, info: dict[str, Any], theta: np.ndarray) -> Network:
             seed=0,
         )
     except (ValueError, OverflowError) as exc:
-        raise ModelFileError(f"{name}: the stored architecture is invalid: {exc}") from None
+        raise ModelFileError(
+            f"{name}: the stored architecture is invalid: {_clip(str(exc))}"
+        ) from None
     net.params = theta
     net.seed = info["seed"]
     return net
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters: messages quote the file, which may be huge."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _is_int(value: Any) -> bool:

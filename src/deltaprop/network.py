@@ -58,10 +58,15 @@ class Layout:
         return out
 
     def unpack(self, xp: Namespace, theta: Array) -> tuple[list[Array], list[Array]]:
-        """Views W[k], b[k] into the flat ``theta`` (no copies)."""
-        views = [xp.reshape(theta[start:stop], shape) for _, start, stop, shape in self.spans()]
-        L = len(self.sizes) - 1
-        return views[:L], views[L:]
+        """Views W[k], b[k] into the flat ``theta`` (no copies), in :meth:`spans`' order."""
+        W, b, pos = [], [], 0
+        for s_in, s_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            W.append(xp.reshape(theta[pos : pos + s_out * s_in], (s_out, s_in)))
+            pos += s_out * s_in
+        for s_out in self.sizes[1:]:
+            b.append(theta[pos : pos + s_out])
+            pos += s_out
+        return W, b
 
     def pack(self, xp: Namespace, W: Sequence[Array], b: Sequence[Array]) -> Array:
         """The flat θ holding W and b: the inverse of :meth:`unpack`."""
@@ -288,17 +293,29 @@ class Network:
         return float(data) + float(decay), grad
 
     def evaluate(
-        self, x: Array, y: Array, theta: Array, grad: Array, sample_weight: Array | None = None
+        self,
+        x: Array,
+        y: Array,
+        theta: Array,
+        grad: Array,
+        sample_weight: Array | None = None,
+        work: backprop.Workspace | None = None,
     ) -> tuple[Array, Array, Array]:
         """cost_and_grad without checks, for arrays already converted by check_data.
 
         Writes ∇J into ``grad`` and returns the data term and weight decay as 0-d
-        arrays, and the output a⁽ⁿˡ⁾. Training calls this in its inner loop.
+        arrays, and the output a⁽ⁿˡ⁾. Training calls this in its inner loop, with
+        a :class:`~deltaprop.backprop.Workspace` ``work`` whose arrays the numpy
+        fast path reuses from call to call.
         """
-        W, b = self.layout.unpack(self.xp, theta)
-        dW, db = self.layout.unpack(self.xp, grad)
+        xp, layout = self.xp, self.layout
+        W, b = (self.W, self.b) if theta is self._theta else layout.unpack(xp, theta)
+        if work is None:
+            dW, db = layout.unpack(xp, grad)
+        else:
+            dW, db = work.views(grad, lambda g: layout.unpack(xp, g))
         return backprop.cost_and_grad(
-            self.xp,
+            xp,
             W,
             b,
             self.activations,
@@ -309,6 +326,7 @@ class Network:
             dW,
             db,
             sample_weight,
+            work,
         )
 
     # --- input checks --------------------------------------------------------------

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from os import PathLike
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,6 +46,9 @@ from .optim import (
     minimize_lbfgs,
 )
 from .optim.base import Optimizer
+
+if TYPE_CHECKING:
+    from .distributed import DataParallel
 
 Callback = Callable[["EpochEnd"], Any]
 """Called after every epoch; returning True stops training (after this epoch)."""
@@ -167,6 +170,7 @@ def train(
     progress: bool = False,
     progress_every: int = 10,
     tol: float | None = None,
+    comm: Any = None,
 ) -> History:
     """Minimise J(W,b) over (X, Y), changing ``net``'s θ in place.
 
@@ -203,6 +207,12 @@ def train(
       progress: report progress on stderr (a live bar on a terminal, a line every
         ``progress_every`` epochs otherwise).
       tol: L-BFGS's convergence tolerance (None: scipy's defaults).
+      comm: an MPI communicator (mpi4py) for data-parallel training: X, Y (and
+        the validation pair) are then this rank's own rows; every rank computes
+        its share of J and ∇J and one all-reduce per step gives all of them the
+        full average, so θ stays identical on every rank. Mini-batches are the
+        same seeded global batches as in one process, each rank taking its own
+        rows of them. Rank 0 alone writes checkpoints and progress.
 
     Returns:
       The :class:`History`.
@@ -232,6 +242,16 @@ def train(
     x, y = net.check_data(X, Y)
     data = _Data(x, y, net.check_sample_weight(sample_weight, x.shape[0]))
     rng = make_rng(seed)
+    dp_ = None
+    if comm is not None and comm.Get_size() > 1:
+        from .distributed import DataParallel
+
+        dp_ = DataParallel(comm)
+        if validation is not None and not isinstance(validation, tuple | list):
+            raise ValueError(
+                "validation: with comm, pass this rank's (X_val, Y_val) rows; a fraction "
+                "would split each rank's shard differently from one process"
+            )
     data, val = _split_validation(net, validation, data, rng)
     if cfg.early_stopping is not None and val is None:
         raise ValueError(
@@ -239,11 +259,13 @@ def train(
             "or a fraction such as validation=0.1"
         )
     hooks = list(callbacks)
-    if progress:
+    if progress and (dp_ is None or dp_.is_root):
         from .progress import ProgressReporter
 
         hooks.append(ProgressReporter(every=cfg.progress_every))
-    run = _Run(net, cfg, data, val, rng, hooks, None if checkpoint is None else str(checkpoint))
+    run = _Run(
+        net, cfg, data, val, rng, hooks, None if checkpoint is None else str(checkpoint), dp_
+    )
     if optimizer_state:
         run.state.update(optimizer_state)
     if resume is not None:
@@ -252,7 +274,9 @@ def train(
     # TrainingDiverged; numpy's own warnings about it would only repeat that.
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            if cfg.optimizer == "lbfgs":
+            if run.finished:
+                run._finish()
+            elif cfg.optimizer == "lbfgs":
                 run.lbfgs()
             else:
                 run.steps()
@@ -367,6 +391,27 @@ class _Data:
         return _Data(xp.take(self.x, idx, axis=0), xp.take(self.y, idx, axis=0), w)
 
 
+class _Gather:
+    """Mini-batches of numpy data copied into arrays made once, by ``np.take(…, out=)``."""
+
+    def __init__(self, data: _Data, rows: int) -> None:
+        self.data = data
+        self.x = np.empty((rows, *data.x.shape[1:]), data.x.dtype)
+        self.y = np.empty((rows, *data.y.shape[1:]), data.y.dtype)
+        self.w = None if data.w is None else np.empty(rows, data.w.dtype)
+
+    def take(self, idx: np.ndarray) -> _Data:
+        """The rows ``idx`` (at most ``rows`` of them), in this object's arrays."""
+        n = idx.shape[0]
+        # mode="clip": the indices are valid, and "raise" would copy through a buffer.
+        x = self.data.x.take(idx, axis=0, out=self.x[:n], mode="clip")
+        y = self.data.y.take(idx, axis=0, out=self.y[:n], mode="clip")
+        w = None
+        if self.w is not None and self.data.w is not None:
+            w = self.data.w.take(idx, axis=0, out=self.w[:n], mode="clip")
+        return _Data(x, y, w)
+
+
 def _split_validation(
     net: Network, validation: Any, data: _Data, rng: np.random.Generator
 ) -> tuple[_Data, _Data | None]:
@@ -421,9 +466,17 @@ class _Run:
         rng: np.random.Generator,
         hooks: list[Callback],
         checkpoint: str | None,
+        dp: DataParallel | None = None,
     ) -> None:
         self.net, self.cfg, self.data, self.val = net, cfg, data, val
         self.rng, self.hooks, self.checkpoint = rng, hooks, checkpoint
+        self.dp = dp
+        # Rows of the (global) training set and where this rank's rows start in it.
+        m = data.x.shape[0]
+        self.m_global, self.offset = m, 0
+        if dp is not None:
+            counts = dp.comm.allgather(m)
+            self.m_global, self.offset = sum(counts), sum(counts[: dp.rank])
         self.xp = net.xp
         self.theta = net.params
         self.state: dict[str, Any] = {} if cfg.opt is None else cfg.opt.init(self.xp, self.theta)
@@ -434,6 +487,7 @@ class _Run:
         self.best_theta: Array | None = None
         self.wait = 0
         self.elapsed = 0.0
+        self.finished = False  # set by restore() for a run that had already stopped
 
     # -- per-epoch bookkeeping shared by both loops
 
@@ -443,10 +497,19 @@ class _Run:
         val_loss = val_acc = math.nan
         if self.val is not None:
             # J on the validation set at the parameters the epoch ended with.
-            trace = backprop.forward(xp, net.W, net.b, net.activations, self.val.x)
-            val_data = float(backprop.data_term(xp, net.cost, trace, self.val.y, self.val.w))
+            v = self.val
+            trace = backprop.forward(xp, net.W, net.b, net.activations, v.x)
+            n = float(v.x.shape[0]) if v.w is None else float(xp.sum(v.w))
+            sums = [
+                float(backprop.data_term(xp, net.cost, trace, v.y, v.w)) * n,
+                n,
+                accuracy(xp, net.cost.name, trace.output, v.y) * v.x.shape[0],
+                float(v.x.shape[0]),
+            ]
+            if self.dp is not None:
+                sums = self.dp.sum(sums)
+            val_data, val_acc = sums[0] / sums[1], sums[2] / sums[3]
             val_loss = val_data + float(backprop.weight_decay(xp, net.W, net.weight_decay))
-            val_acc = accuracy(xp, net.cost.name, trace.output, self.val.y)
         h.epoch.append(self.epoch)
         h.train_data.append(data)
         h.train_decay.append(decay)
@@ -473,11 +536,39 @@ class _Run:
                         f"validation loss did not improve for {self.cfg.early_stopping} epochs"
                     )
         info = EpochEnd(self.epoch - 1, self.cfg.epochs, net, h)
-        for hook in self.hooks:
-            if hook(info) is True:
-                stop = True
-                h.stop_reason = h.stop_reason or "stopped by a callback"
+        asked = any([hook(info) is True for hook in self.hooks])
+        if self.dp is not None:  # every rank stops together, or none does
+            asked = self.dp.sum([float(asked)])[0] > 0
+        if asked:
+            stop = True
+            h.stop_reason = h.stop_reason or "stopped by a callback"
         return stop
+
+    def _batch(
+        self, order: Array | None, first: int, bs: int, gather: _Gather | None = None
+    ) -> _Data:
+        """This rank's rows of the mini-batch order[first : first + bs] (all rows: None).
+
+        With ``gather`` (numpy, one process) the rows are copied into its arrays.
+        """
+        if order is None:
+            return self.data
+        idx = order[first : first + bs]
+        if self.dp is not None:  # global row numbers that fall in this rank's shard
+            lo = self.offset
+            hi = lo + self.data.x.shape[0]
+            idx = idx[(idx >= lo) & (idx < hi)] - lo
+        elif gather is not None:
+            return gather.take(idx)
+        return self.data.take(self.xp, idx)
+
+    def _evaluate(
+        self, batch: _Data, theta: Array, grad: Array, work: backprop.Workspace | None = None
+    ) -> tuple[Any, Any, Array]:
+        """J's two parts and ∇J (into grad) for the batch: all ranks' rows under MPI."""
+        if self.dp is None:
+            return self.net.evaluate(batch.x, batch.y, theta, grad, batch.w, work)
+        return self.dp.evaluate(self.net, batch.x, batch.y, theta, grad, batch.w)
 
     def _finish(self) -> None:
         if self.best_theta is not None:
@@ -498,9 +589,19 @@ class _Run:
     def steps(self) -> None:
         cfg, xp, net, theta = self.cfg, self.xp, self.net, self.theta
         assert cfg.opt is not None
-        m = self.data.x.shape[0]
+        m = self.m_global
         bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
         grad = xp.empty_like(theta)
+        # The numpy fast path (one process): a Workspace for backprop's arrays,
+        # mini-batches gathered into arrays made once, and, for softmax outputs,
+        # each example's predicted class kept to be compared with its label once
+        # per epoch rather than once per step.
+        fast = xp is np and self.dp is None
+        work = backprop.Workspace(net.layer_sizes, bs, theta.dtype) if fast else None
+        gather = _Gather(self.data, bs) if fast and bs < m else None
+        labels = preds = None
+        if fast and net.cost.name == "cross_entropy":
+            labels, preds = np.argmax(self.data.y, axis=1), np.empty(m, np.intp)
         previous: _EpochStart | None = None
         while self.epoch < cfg.epochs:
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
@@ -518,17 +619,13 @@ class _Run:
             )
             try:
                 data_sum = decay_sum = acc_sum = 0.0
-                seen = 0
+                seen, local = 0, 0.0
                 order = None
                 if bs < m:
                     order = xp.asarray(self.rng.permutation(m), device=net.device)
                 for first in range(0, m, bs):
-                    batch = (
-                        self.data
-                        if order is None
-                        else self.data.take(xp, order[first : first + bs])
-                    )
-                    data, decay, out = net.evaluate(batch.x, batch.y, theta, grad, batch.w)
+                    batch = self._batch(order, first, bs, gather)
+                    data, decay, out = self._evaluate(batch, theta, grad, work)
                     d, r = float(data), float(decay)
                     if not math.isfinite(d + r):
                         # J was finite where this epoch started, unless it failed at the
@@ -537,17 +634,26 @@ class _Run:
                         raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
                     cfg.opt.update(xp, theta, grad, self.state, lr)
                     self.step += 1
-                    n = batch.x.shape[0]
+                    n = min(bs, m - first)  # examples in the (global) batch
                     data_sum += d * n
                     decay_sum += r * n
-                    acc_sum += accuracy(xp, net.cost.name, out, batch.y) * n
+                    if preds is not None:
+                        out.argmax(axis=1, out=preds[seen : seen + n])
+                    elif batch.x.shape[0]:
+                        acc_sum += accuracy(xp, net.cost.name, out, batch.y) * batch.x.shape[0]
                     seen += n
+                    local += float(batch.x.shape[0])
                     if cfg.max_steps is not None and self.step >= cfg.max_steps:
                         break
                 if not bool(xp.all(xp.isfinite(theta))):
                     raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
+                if labels is not None and preds is not None:
+                    truth = labels[:seen] if order is None else np.take(labels, order[:seen])
+                    acc_sum = float(np.count_nonzero(preds[:seen] == truth))
+                if self.dp is not None:
+                    acc_sum, local = self.dp.sum([acc_sum, local])
                 stop = self._record(
-                    data=data_sum / seen, decay=decay_sum / seen, acc=acc_sum / seen, lr=lr, t0=t0
+                    data=data_sum / seen, decay=decay_sum / seen, acc=acc_sum / local, lr=lr, t0=t0
                 )
                 self.elapsed = self.history.wall_time[-1]
                 if (
@@ -582,19 +688,25 @@ class _Run:
         last: dict[str, Any] = {}
         good = to_numpy(theta).astype(np.float64)
         n_fev = self.step
+        # numpy, one process: backprop's arrays made once for all evaluations.
+        work = None
+        if xp is np and self.dp is None:
+            work = backprop.Workspace(net.layer_sizes, self.data.x.shape[0], theta.dtype)
 
         def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
             nonlocal n_fev
             n_fev += 1
-            d_ = self.data
-            data, decay, out = net.evaluate(d_.x, d_.y, net.from_host(th), grad, d_.w)
+            data, decay, out = self._evaluate(self.data, net.from_host(th), grad, work)
             d, r = float(data), float(decay)
             g = to_numpy(grad).astype(np.float64)  # a fresh array: scipy keeps the last one
             if not (math.isfinite(d + r) and np.all(np.isfinite(g))):
                 raise _NonFinite
-            last.update(
-                x=th.copy(), data=d, decay=r, acc=accuracy(xp, net.cost.name, out, self.data.y)
-            )
+            acc = accuracy(xp, net.cost.name, out, self.data.y)
+            if self.dp is not None:
+                m_local = self.data.x.shape[0]
+                correct = self.dp.sum([acc * m_local if m_local else 0.0])[0]
+                acc = correct / self.m_global
+            last.update(x=th.copy(), data=d, decay=r, acc=acc)
             return d + r, g
 
         t0 = time.perf_counter()
@@ -652,6 +764,10 @@ class _Run:
     def _save_checkpoint(self) -> str:
         from .io import save_checkpoint
 
+        assert self.checkpoint is not None
+        if self.dp is not None and not self.dp.is_root:
+            return self.checkpoint  # rank 0 writes; every rank holds the same state
+
         arrays = {f"opt/{k}": v for k, v in self.state.items() if _is_array(v)}
         if self.best_theta is not None:
             arrays["best_params"] = self.best_theta
@@ -671,29 +787,94 @@ class _Run:
         return self.checkpoint
 
     def restore(self, path: str) -> None:
+        """Continue the run stored in the checkpoint at ``path``; every field is checked."""
         from .io import load_checkpoint
 
         saved, arrays, state = load_checkpoint(path)
         if saved.layer_sizes != self.net.layer_sizes or repr(saved) != repr(self.net):
-            raise ValueError(f"resume: {path} holds {saved!r}, but the network is {self.net!r}")
-        config = state.get("config", {})
-        if config.get("optimizer") != self.cfg.optimizer:
             raise ValueError(
-                f"resume: {path} was trained with optimizer {config.get('optimizer')!r}, "
+                f"{path}: cannot resume: it holds {saved!r}, but the network is {self.net!r}"
+            )
+        config = state.get("config")
+        optimizer = config.get("optimizer") if isinstance(config, dict) else None
+        if optimizer != self.cfg.optimizer:
+            raise ValueError(
+                f"{path}: cannot resume: it was trained with optimizer {optimizer!r}, "
                 f"this run asks for {self.cfg.optimizer!r}"
             )
-        self.theta[...] = self.net.from_host(to_numpy(saved.params))
-        for key, value in arrays.items():
-            if key.startswith("opt/"):
-                self.state[key[4:]] = self.net.xp.asarray(value, device=self.net.device)
-        self.state.update(state.get("opt_scalars", {}))
+        fields = _checked_state(path, state, self.rng)
+        opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}
+        expected = {k for k, v in self.state.items() if _is_array(v)}
+        if set(opt_state) != expected:
+            raise ValueError(
+                f"{path}: checkpoint holds optimizer arrays {sorted(opt_state)}, "
+                f"{self.cfg.optimizer} needs {sorted(expected)}"
+            )
+        for key, value in opt_state.items():
+            if value.shape != (self.net.n_params,):
+                raise ValueError(
+                    f"{path}: optimizer array {key!r} has shape {value.shape}, "
+                    f"θ has ({self.net.n_params},)"
+                )
+            self.state[key] = self.net.from_host(value)
+        for key, value in fields["opt_scalars"].items():
+            if key not in self.state or _is_array(self.state[key]):
+                raise ValueError(f"{path}: checkpoint state: unknown optimizer value {key!r}")
+            self.state[key] = value
         if "best_params" in arrays:
+            if arrays["best_params"].shape != (self.net.n_params,):
+                raise ValueError(f"{path}: 'best_params' does not have θ's shape")
             self.best_theta = self.net.from_host(arrays["best_params"])
-        self.rng.bit_generator.state = state["rng"]
-        self.history = History.from_dict(state["history"])
-        self.epoch, self.step = int(state["epoch"]), int(state["step"])
-        self.best_loss, self.wait = float(state["best_loss"]), int(state["wait"])
-        self.elapsed = float(state["elapsed"])
+        self.theta[...] = self.net.from_host(to_numpy(saved.params))
+        self.rng.bit_generator.state = fields["rng"]
+        self.history = fields["history"]
+        self.epoch, self.step = fields["epoch"], fields["step"]
+        self.best_loss, self.wait = fields["best_loss"], fields["wait"]
+        self.elapsed = fields["elapsed"]
+        # A run that had stopped (early stopping, a callback, max_steps) stays stopped.
+        self.finished = bool(self.history.stop_reason)
+
+
+def _checked_state(path: str, state: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """The checkpoint's run state with every field's type checked, or a ValueError naming it."""
+
+    def bad(name: str, expected: str) -> ValueError:
+        return ValueError(
+            f"{path}: checkpoint state: {name} must be {expected}, got {state.get(name)!r:.80}"
+        )
+
+    out: dict[str, Any] = {}
+    for name in ("epoch", "step", "wait"):
+        value = state.get(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(name, "a whole number ≥ 0")
+        out[name] = value
+    for name in ("best_loss", "elapsed"):
+        value = state.get(name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise bad(name, "a number")
+        out[name] = float(value)
+    scalars = state.get("opt_scalars")
+    if not isinstance(scalars, dict) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in scalars.values()
+    ):
+        raise bad("opt_scalars", "a mapping of names to numbers")
+    out["opt_scalars"] = scalars
+    history = state.get("history")
+    try:
+        out["history"] = History.from_dict(history)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise bad("history", "a training history") from None
+    lengths = {len(v) for v in vars(out["history"]).values() if isinstance(v, list)}
+    if lengths != {out["epoch"]} and not (out["epoch"] == 0 and lengths <= {0}):
+        raise bad("history", f"one entry per completed epoch ({out['epoch']})")
+    probe = np.random.Generator(type(rng.bit_generator)())
+    try:
+        probe.bit_generator.state = state.get("rng")  # type: ignore[assignment]
+    except (TypeError, ValueError, KeyError, AttributeError):
+        raise bad("rng", f"the state of a {type(rng.bit_generator).__name__} generator") from None
+    out["rng"] = probe.bit_generator.state
+    return out
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,19 @@ so its target column is float64.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import gzip
 import math
 import os
 import re
 import struct
+import warnings
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from tokenize import TokenError
 from typing import IO, Protocol
 
 import numpy as np
@@ -36,6 +40,9 @@ MAX_DECOMPRESSED = 1 << 30
 """Default cap (bytes) on the decompressed size of one gzip IDX file or one .npz member."""
 
 _CHUNK = 1 << 20
+_MAX_DIMS = 64  # numpy's limit on an array's dimensions
+_MAX_INDEX = int(np.iinfo(np.intp).max)
+_MAX_INT64 = int(np.iinfo(np.int64).max)
 
 IDX_DTYPES: dict[int, tuple[str, str]] = {
     0x08: (">u1", "ubyte"),
@@ -84,8 +91,32 @@ def _read_at_most(f: _Stream, limit: int) -> bytearray:
     return buf
 
 
+def _one_line(exc: BaseException) -> str:
+    """A library's error message folded onto one line (numpy's can span several), clipped."""
+    return _clip(" ".join(str(exc).split()))
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    """``text`` cut to ``limit`` characters: messages quote the file, which may be huge."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 def _shape_text(shape: tuple[int, ...]) -> str:
     return " × ".join(str(d) for d in shape) if shape else "scalar"
+
+
+def _check_shape(where: str, shape: tuple[int, ...], dtype: np.dtype, what: str) -> None:
+    """A DataError unless numpy can make an array of ``shape`` (empty ones included).
+
+    numpy allows at most 64 dimensions, none negative, and refuses shapes whose
+    non-zero sizes multiply past its index range even when another size is 0.
+    """
+    if len(shape) > _MAX_DIMS:
+        raise DataError(f"{where}: {len(shape)} dimensions declared; at most {_MAX_DIMS} allowed")
+    if any(d < 0 for d in shape):
+        raise DataError(f"{where}: {what}; a negative size is not allowed")
+    if math.prod(d for d in shape if d) * dtype.itemsize > _MAX_INDEX:
+        raise DataError(f"{where}: {what}, too many for one array")
 
 
 def _finite(path: PathLike, name: str, values: np.ndarray) -> None:
@@ -108,6 +139,8 @@ def _as_xy(path: PathLike, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np
         raise DataError(f"{path}: no examples (X has 0 rows)")
     if y.shape[0] != X.shape[0]:
         raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]}")
+    if y.dtype.kind == "u" and y.size and int(y.max()) > _MAX_INT64:  # would wrap negative
+        raise DataError(f"{path}: y holds {int(y.max())}, more than a 64-bit integer label holds")
     X = np.asarray(X.reshape(X.shape[0], -1), dtype=np.float64)
     y = np.asarray(y, dtype=np.int64 if y.dtype.kind in "iu" else np.float64)
     _finite(path, "X", X)
@@ -170,6 +203,7 @@ def _read_idx_stream(
     what = (
         f"the header declares {_shape_text(shape)} {IDX_DTYPES[code][1]} values ({declared} bytes)"
     )
+    _check_shape(str(path), shape, dtype, what)
     data = None
     if file_size is not None:  # raw: the length on disk tells before anything is read
         present = file_size - 4 - 4 * ndim
@@ -277,7 +311,7 @@ def read_csv(
 def _target_values(path: PathLike, name: str, labels: list[tuple[int, str]]) -> np.ndarray:
     """The target column: float64 when every cell is a number, else class names (str)."""
     for line, text in labels:
-        where = f"{path}: line {line}, column {name!r}"
+        where = f"{path}: line {line}, column {_clip(repr(name))}"
         if not text:
             raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
         if _is_number(text) and math.isnan(float(text)):
@@ -297,7 +331,7 @@ def _check_header(path: PathLike, header: list[str], features_only: bool = False
         if not name:
             raise DataError(f"{path}: line 1, column {i + 1}: empty column name")
         if names.index(name) != i:
-            raise DataError(f"{path}: line 1: column name {name!r} appears twice")
+            raise DataError(f"{path}: line 1: column name {_clip(repr(name))} appears twice")
     if all(_is_number(name) for name in names):
         raise DataError(
             f"{path}: line 1 looks like data, not a header; a header row of column names "
@@ -321,7 +355,8 @@ def _target_index(path: PathLike, names: list[str], target: str | int | None) ->
     if isinstance(target, str):
         if target not in names:
             raise DataError(
-                f"{path}: target: no column named {target!r}; the columns are: {', '.join(names)}"
+                f"{path}: target: no column named {target!r}; "
+                f"the columns are: {_clip(', '.join(names))}"
             )
         return names.index(target)
     if isinstance(target, bool) or not isinstance(target, int | np.integer):
@@ -341,12 +376,12 @@ def _parse_row(path: PathLike, line: int, names: list[str], row: list[str]) -> l
     if len(values) == len(row) and all(math.isfinite(v) for v in values):
         return values
     for name, cell in zip(names, row, strict=True):
-        where = f"{path}: line {line}, column {name!r}"
+        where = f"{path}: line {line}, column {_clip(repr(name))}"
         text = cell.strip()
         if not text:
             raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
         if not _is_number(text):
-            raise DataError(f"{where}: {text!r} is not a number")
+            raise DataError(f"{where}: {_clip(repr(text))} is not a number")
         if math.isnan(float(text)):
             raise DataError(f"{where}: NaN is not allowed in data")
         if math.isinf(float(text)):
@@ -359,16 +394,22 @@ def _parse_row(path: PathLike, line: int, names: list[str], row: list[str]) -> l
 
 def _check_npy_header(
     where: str, f: _Stream, stored: int, max_bytes: int | None
-) -> tuple[tuple[int, ...], np.dtype]:
-    """Read a .npy header from ``f``; check dtype and that ``stored`` bytes hold the array."""
+) -> tuple[tuple[int, ...], np.dtype, bool]:
+    """Read a .npy header from ``f``; check dtype and that ``stored`` bytes hold the array.
+
+    Returns (shape, dtype, fortran_order).
+    """
     try:
-        version = npformat.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = npformat.read_array_header_1_0(f)
-        else:
-            shape, _, dtype = npformat.read_array_header_2_0(f)
-    except (ValueError, EOFError, OSError) as exc:
-        raise DataError(f"{where}: not a valid .npy array ({exc})") from None
+        with _python2_headers_allowed():
+            version = npformat.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = npformat.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = npformat.read_array_header_2_0(f)
+    # numpy parses the header as a Python literal; malformed text can fail in its
+    # tokenizer or parser as well as in its own checks.
+    except (ValueError, EOFError, OSError, SyntaxError, RecursionError, TokenError) as exc:
+        raise DataError(f"{where}: not a valid .npy array ({_one_line(exc)})") from None
     if dtype.hasobject:
         raise DataError(
             f"{where}: holds Python objects (dtype {dtype}), which deltaprop refuses to "
@@ -378,6 +419,7 @@ def _check_npy_header(
         raise DataError(f"{where}: dtype {dtype} is not real numbers (integers or floats)")
     declared = math.prod(shape) * dtype.itemsize
     what = f"the header declares {_shape_text(shape)} {dtype} values ({declared} bytes)"
+    _check_shape(where, shape, dtype, what)
     if max_bytes is not None and declared > max_bytes:
         raise DataError(f"{where}: {what}, more than max_bytes={max_bytes} allows")
     present = stored - f.tell()
@@ -385,16 +427,26 @@ def _check_npy_header(
         raise DataError(f"{where}: truncated data: {what}, the file holds only {present} bytes")
     if present > declared:
         raise DataError(f"{where}: extra data after the array: {what}")
-    return shape, dtype
+    return shape, dtype, bool(fortran)
+
+
+@contextlib.contextmanager
+def _python2_headers_allowed() -> Iterator[None]:
+    # numpy reads a header written by Python 2 (or one that merely looks like it) with a
+    # UserWarning about speed: the file is fine, and the warning would only be noise.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Reading `.npy` or `.npz` file required", UserWarning)
+        yield
 
 
 def _load_npy(path: PathLike) -> np.ndarray:
     with _open(path) as f:
         _check_npy_header(str(path), f, os.fstat(f.fileno()).st_size, None)
     try:
-        return np.asarray(np.load(path, allow_pickle=False))
+        with _python2_headers_allowed():
+            return np.asarray(np.load(path, allow_pickle=False))
     except (ValueError, EOFError, OSError) as exc:
-        raise DataError(f"{path}: cannot load ({exc})") from None
+        raise DataError(f"{path}: cannot load ({_one_line(exc)})") from None
 
 
 def read_npy(path: PathLike, *, target: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -423,8 +475,10 @@ def read_npz(path: PathLike, *, max_bytes: int = MAX_DECOMPRESSED) -> tuple[np.n
 
     X may have any shape (m, …) and is flattened to one row per example; y is
     (m,) or (m, k). Each member's header is checked against the size the zip
-    directory records, and against ``max_bytes``, before numpy reads it with
-    ``allow_pickle=False``.
+    directory records, and against ``max_bytes``; then its data are decompressed
+    in chunks, at most one byte past what the header declares, so that memory
+    follows the bytes really there, not what the zip directory claims. Nothing
+    is unpickled.
     """
     with _open(path) as f:
         try:
@@ -436,20 +490,30 @@ def read_npz(path: PathLike, *, max_bytes: int = MAX_DECOMPRESSED) -> tuple[np.n
                     raise DataError(
                         f"{path}: expected arrays named 'X' and 'y' (or 'Y'); found: {found}"
                     )
-                for name in ("X", y_name):
-                    info = zf.getinfo(members[name])
-                    with zf.open(info) as member:
-                        _check_npy_header(f"{path}[{name}]", member, info.file_size, max_bytes)
+                X, y = (
+                    _read_npz_member(f"{path}[{n}]", zf, members[n], max_bytes)
+                    for n in ("X", y_name)
+                )
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise DataError(f"{path}: not a valid .npz (zip) file ({exc})") from None
+        except (RuntimeError, NotImplementedError) as exc:  # encrypted, or an unknown method
+            raise DataError(f"{path}: cannot read the .npz (zip) file ({exc})") from None
         except OSError as exc:
             raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            X, y = np.asarray(npz["X"]), np.asarray(npz[y_name])
-    except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: cannot load ({exc})") from None
     return _as_xy(path, X, y)
+
+
+def _read_npz_member(where: str, zf: zipfile.ZipFile, name: str, max_bytes: int) -> np.ndarray:
+    info = zf.getinfo(name)
+    with zf.open(info) as member:
+        shape, dtype, fortran = _check_npy_header(where, member, info.file_size, max_bytes)
+        declared = math.prod(shape) * dtype.itemsize
+        data = _read_at_most(member, declared + 1)
+    if len(data) != declared:
+        raise DataError(
+            f"{where}: the header declares {declared} bytes of data, the member holds {len(data)}"
+        )
+    return np.frombuffer(data, dtype=dtype).reshape(shape, order="F" if fortran else "C")
 
 
 # --- dispatch -------------------------------------------------------------------

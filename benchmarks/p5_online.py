@@ -1,0 +1,53 @@
+"""P5: online SGD (batch 1), 64-32-10 sigmoid + softmax cross-entropy, float64.
+
+Plain SGD, rate 0.1, 5000 steps (the first 1000 digits, 5 epochs); time per step.
+Targets: deltaprop ≤ 0.30 × scikit-learn's time per step and ≤ 0.20 × PyTorch's.
+
+    .venv/bin/python benchmarks/p5_online.py [--reps 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import harness
+from benchdata import as_dtype, digits
+from systems import Comparison, Spec, compare
+
+TARGETS = {"scikit-learn": 0.30, "PyTorch": 0.20}
+
+
+def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target]]:
+    """Per step."""
+    X, labels = digits()
+    s = Spec(
+        X=as_dtype(X, "float64", 1000),
+        labels=labels[:1000],
+        sizes=(64, 32, 10),
+        activation="sigmoid",
+        lr=0.1,
+        momentum=0.0,
+        batch=1,
+        units=args.p5_steps // 1000,
+        per_step=True,
+    )
+    title = (
+        f"digits[:1000], 64-32-10 sigmoid, plain SGD α=0.1, batch 1, float64, "
+        f"{s.count(s.units)} steps per rep"
+    )
+    result = compare("P5 float64", title, s, args.reps)
+    dp_ = result.measured["deltaprop"].median
+    targets = [
+        harness.Target(
+            "P5 batch-1 step f64",
+            f"deltaprop ÷ {other}",
+            limit,
+            dp_ / result.measured[other].median,
+        )
+        for other, limit in TARGETS.items()
+    ]
+    return [result], targets
+
+
+if __name__ == "__main__":
+    harness.main_single(run)
