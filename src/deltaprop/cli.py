@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_explain(sub)
+    from .autoencoder.command import add_parsers as add_autoencoder
+
+    add_autoencoder(sub)
     return parser
 
 

@@ -69,6 +69,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "deltaprop.sklearn needs scikit-learn ≥ 1.6: pip install 'scikit-learn>=1.6'"
     ) from exc
 
+from ..autoencoder.estimator import SparseAutoencoder
 from ._estimators import MLPClassifier, MLPRegressor, load
 
-__all__ = ["MLPClassifier", "MLPRegressor", "load"]
+__all__ = ["MLPClassifier", "MLPRegressor", "SparseAutoencoder", "load"]

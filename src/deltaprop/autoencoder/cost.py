@@ -1,0 +1,380 @@
+"""The sparse autoencoder's cost J_sparse(W,b), its δ⁽²⁾, and its gradient check.
+
+A sparse autoencoder is the seed's 3-layer network [s₁, s₂, s₁] trained to
+reproduce its input, y = x, with sigmoid hidden units kept mostly inactive. With
+ρ̂_j = (1/m) Σᵢ a_j⁽²⁾(x⁽ⁱ⁾) the mean activation of hidden unit j over the m
+examples and ρ the sparsity target,
+
+    J_sparse(W,b) = J(W,b) + β Σ_j KL(ρ ‖ ρ̂_j),
+    J(W,b)        = (1/m) Σᵢ ½‖h_{W,b}(x⁽ⁱ⁾) − x⁽ⁱ⁾‖² + (λ/2) Σ_l Σ_i Σ_j (W_ji⁽ˡ⁾)²,
+    KL(ρ ‖ ρ̂)     = ρ log(ρ/ρ̂) + (1−ρ) log((1−ρ)/(1−ρ̂)).
+
+Backpropagation changes in one place. ρ̂_j depends on every example's z_j⁽²⁾,
+∂ρ̂_j/∂z_j⁽²⁾⁽ⁱ⁾ = f′(z_j⁽²⁾⁽ⁱ⁾)/m, so the penalty adds β KL′(ρ̂_j) f′(z_j⁽²⁾)/m to
+∂J_sparse/∂z_j⁽²⁾⁽ⁱ⁾. Since the gradients average δ over the m examples (the
+1/m), the hidden error term of each example becomes
+
+    δ⁽²⁾ = (W⁽²⁾ᵀ δ⁽³⁾ + β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))) ⊙ f′(z⁽²⁾),
+
+and ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ + λW⁽ˡ⁾, ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾ as
+before. δ⁽³⁾ is the squared error's own, −(x − a⁽³⁾) ⊙ f′(z⁽³⁾); with a linear
+decoder (identity output) f′(z⁽³⁾) = 1 and the inputs need not lie in [0, 1].
+
+Hyper-parameters (UFLDL's names): ρ is ``sparsity_target`` (sparsityParam), β
+is ``beta``, λ is the network's ``weight_decay`` (lambda), s₂ the hidden size.
+
+References: Ng, "Sparse autoencoder" (CS294A lecture notes, 2011), §2.3;
+UFLDL Tutorial, "Autoencoders and Sparsity", "Linear Decoders".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .. import backprop
+from .._arrays import Array, Namespace, check_real, to_numpy
+from ..activations import Activation
+from ..costs import Cost
+from ..gradcheck import GradientCheck, ParamCheck, relative_difference
+from ..network import Network, make_rng
+
+
+@dataclass(frozen=True)
+class SparseTerms:
+    """The three parts of J_sparse(W,b) (0-d arrays), ρ̂ and 1 − ρ̂ (shape (s₂,))."""
+
+    data: Array  # (1/m) Σᵢ ½‖h(x⁽ⁱ⁾) − x⁽ⁱ⁾‖²
+    decay: Array  # (λ/2) Σ W²
+    sparsity: Array  # β Σ_j KL(ρ ‖ ρ̂_j)
+    rho_hat: Array  # ρ̂_j = (1/m) Σᵢ a_j⁽²⁾(x⁽ⁱ⁾)
+    rho_hat_c: Array  # 1 − ρ̂_j, from σ(−z⁽²⁾) (see mean_activations)
+
+    @property
+    def total(self) -> float:
+        """J_sparse = data + decay + sparsity."""
+        return float(self.data) + float(self.decay) + float(self.sparsity)
+
+
+def mean_activations(
+    xp: Namespace, f_hidden: Activation, z2: Array, a2: Array
+) -> tuple[Array, Array]:
+    """ρ̂ = (1/m) Σᵢ a⁽²⁾(x⁽ⁱ⁾) and 1 − ρ̂ = (1/m) Σᵢ σ(−z⁽²⁾(x⁽ⁱ⁾)), each of shape (s₂,).
+
+    1 − ρ̂ is averaged from 1 − σ(z) = σ(−z) rather than subtracted: where a unit
+    saturates on every example (z ≳ 37), a rounds to 1 and 1 − ρ̂ would be 0,
+    KL infinite, though the true 1 − ρ̂ is a representable positive number.
+    ``f_hidden`` must be the sigmoid.
+    """
+    return xp.mean(a2, axis=0), xp.mean(f_hidden.f(xp, -z2), axis=0)
+
+
+def kl_divergence(
+    xp: Namespace, rho: float, rho_hat: Array, rho_hat_c: Array | None = None
+) -> Array:
+    """KL(ρ ‖ ρ̂) = ρ log(ρ/ρ̂) + (1−ρ) log((1−ρ)/(1−ρ̂)), elementwise over ρ̂ ∈ (0, 1).
+
+    The divergence of a Bernoulli(ρ̂) from a Bernoulli(ρ): 0 at ρ̂ = ρ, growing
+    without bound as ρ̂ → 0 or 1. ``rho_hat_c`` is 1 − ρ̂ when it is known more
+    precisely than by subtraction; by default log(1 − ρ̂) is log1p(−ρ̂).
+
+    >>> float(kl_divergence(np, 0.2, np.array(0.2)))
+    0.0
+    >>> round(float(kl_divergence(np, 0.1, np.array(0.5))), 5)  # 0.1 log 0.2 + 0.9 log 1.8
+    0.36806
+    """
+    log_c = xp.log1p(-rho_hat) if rho_hat_c is None else xp.log(rho_hat_c)
+    return rho * (math.log(rho) - xp.log(rho_hat)) + (1 - rho) * (math.log1p(-rho) - log_c)
+
+
+def kl_delta(rho: float, beta: float, rho_hat: Array, rho_hat_c: Array) -> Array:
+    """β ∂KL(ρ‖ρ̂)/∂ρ̂ = β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂)): the sparsity term of δ⁽²⁾, shape (s₂,)."""
+    return beta * (-rho / rho_hat + (1 - rho) / rho_hat_c)
+
+
+def _terms(
+    xp: Namespace,
+    trace: backprop.Trace,
+    W: Sequence[Array],
+    f: Sequence[Activation],
+    cost: Cost,
+    lam: float,
+    rho: float,
+    beta: float,
+) -> SparseTerms:
+    x = trace.a[0]
+    rho_hat, rho_hat_c = mean_activations(xp, f[0], trace.z[1], trace.a[1])
+    return SparseTerms(
+        data=backprop.data_term(xp, cost, trace, x),  # the target y is the input x
+        decay=backprop.weight_decay(xp, W, lam),
+        sparsity=beta * xp.sum(kl_divergence(xp, rho, rho_hat, rho_hat_c)),
+        rho_hat=rho_hat,
+        rho_hat_c=rho_hat_c,
+    )
+
+
+def sparse_cost(
+    xp: Namespace,
+    W: Sequence[Array],
+    b: Sequence[Array],
+    f: Sequence[Activation],
+    cost: Cost,
+    lam: float,
+    rho: float,
+    beta: float,
+    x: Array,
+) -> SparseTerms:
+    """J_sparse(W,b) on the inputs x (m, s₁), by one forward pass; no gradient."""
+    return _terms(xp, backprop.forward(xp, W, b, f, x), W, f, cost, lam, rho, beta)
+
+
+def sparse_cost_and_grad(
+    xp: Namespace,
+    W: Sequence[Array],
+    b: Sequence[Array],
+    f: Sequence[Activation],
+    cost: Cost,
+    lam: float,
+    rho: float,
+    beta: float,
+    x: Array,
+    dW: Sequence[Array],
+    db: Sequence[Array],
+) -> SparseTerms:
+    """J_sparse(W,b) and its gradient, written into ``dW`` and ``db``.
+
+    The forward pass, δ⁽³⁾ and the gradients are backprop's own; only δ⁽²⁾ differs:
+
+        δ⁽²⁾ = (W⁽²⁾ᵀ δ⁽³⁾ + β(−ρ/ρ̂ + (1−ρ)/(1−ρ̂))) ⊙ f′(z⁽²⁾)
+
+    Args:
+      W, b, f: the 3-layer network's W[0] = W⁽¹⁾ (s₂, s₁), W[1] = W⁽²⁾ (s₁, s₂),
+        biases and activations (f[0] sigmoid, f[1] sigmoid or identity).
+      cost: the squared error ½‖h(x) − x‖².
+      lam, rho, beta: λ, ρ and β.
+      x: the inputs (m, s₁), which are also the targets.
+      dW, db: views into the flat gradient, as W and b.
+    """
+    trace = backprop.forward(xp, W, b, f, x)
+    terms = _terms(xp, trace, W, f, cost, lam, rho, beta)
+    delta3 = backprop.output_delta(xp, cost, f[-1], trace, x)  # −(x − a⁽³⁾) ⊙ f′(z⁽³⁾)
+    back = delta3 @ W[1]  # W⁽²⁾ᵀ δ⁽³⁾, one row per example
+    sparsity = kl_delta(rho, beta, terms.rho_hat, terms.rho_hat_c)  # one row, for every example
+    delta2 = (back + sparsity) * f[0].fprime(xp, trace.z[1], trace.a[1])  # ⊙ f′(z⁽²⁾)
+    backprop.gradients(xp, W, trace, [None, delta2, delta3], lam, dW, db)
+    return terms
+
+
+# --- the network ----------------------------------------------------------------------------
+
+
+def autoencoder_network(
+    n_visible: int,
+    n_hidden: int,
+    *,
+    weight_decay: float = 1e-4,
+    linear_decoder: bool = False,
+    dtype: Any = np.float64,
+    seed: int | np.random.Generator | None = None,
+) -> Network:
+    """The network [s₁, s₂, s₁] = [n_visible, n_hidden, n_visible] of a sparse autoencoder.
+
+    Sigmoid hidden units (ρ̂ must lie in (0, 1)), the squared error, UFLDL's
+    initialisation W ~ U[−r, r], r = √6/√(s₁ + s₂ + 1), biases 0. The decoder is a
+    sigmoid, or the identity with ``linear_decoder`` (for inputs outside [0, 1]).
+
+    >>> autoencoder_network(64, 25, seed=0)
+    Network(64-25-64, activation='sigmoid', output_activation='sigmoid', cost='squared_error', \
+weight_decay=0.0001, dtype=float64)
+    """
+    return Network(
+        [n_visible, n_hidden, n_visible],
+        activation="sigmoid",
+        output_activation="identity" if linear_decoder else "sigmoid",
+        cost="squared_error",
+        weight_decay=weight_decay,
+        init="ufldl",
+        dtype=dtype,
+        seed=seed,
+    )
+
+
+def check_autoencoder(net: Network) -> None:
+    """Raise ValueError unless ``net`` can be trained as a sparse autoencoder."""
+    sizes = net.layer_sizes
+    if len(sizes) != 3 or sizes[0] != sizes[2]:
+        shape = "-".join(map(str, sizes))
+        raise ValueError(
+            f"net: a sparse autoencoder has layers [s1, s2, s1] (input = output), got {shape}"
+        )
+    if net.activation.name != "sigmoid":
+        raise ValueError(
+            f"net: the hidden activation must be 'sigmoid' so that every ρ̂_j lies in (0, 1), "
+            f"got {net.activation.name!r}"
+        )
+    if net.cost.name != "squared_error":
+        raise ValueError(f"net: the cost must be 'squared_error', got {net.cost.name!r}")
+
+
+def check_sparsity(sparsity_target: Any, beta: Any) -> tuple[float, float]:
+    """ρ ∈ (0, 1) and β ≥ 0 as floats, or a ValueError naming the argument."""
+    rho = check_real("sparsity_target", sparsity_target)
+    if not 0.0 < rho < 1.0:
+        raise ValueError(f"sparsity_target (ρ) must lie strictly between 0 and 1, got {rho!r}")
+    return rho, check_real("beta", beta, low=0.0)
+
+
+def sparse_evaluator(
+    net: Network, X: Any, *, sparsity_target: float = 0.01, beta: float = 3.0
+) -> Callable[[np.ndarray], tuple[SparseTerms, np.ndarray]]:
+    """θ ↦ (the terms of J_sparse(θ), ∇J_sparse(θ)) on the inputs X; checks everything once.
+
+    θ and the gradient are float64 numpy vectors in the network's layout; the
+    arithmetic runs in the network's namespace and dtype. ``net`` is not changed.
+    """
+    check_autoencoder(net)
+    rho, beta = check_sparsity(sparsity_target, beta)
+    x = net.check_X(X)
+    xp, f, cost, lam = net.xp, net.activations, net.cost, net.weight_decay
+    grad = xp.empty_like(net.params)
+    dW, db = net.unpack(grad)
+
+    def evaluate(theta: np.ndarray) -> tuple[SparseTerms, np.ndarray]:
+        W, b = net.unpack(net.from_host(theta))
+        terms = sparse_cost_and_grad(xp, W, b, f, cost, lam, rho, beta, x, dW, db)
+        return terms, to_numpy(grad).astype(np.float64)  # a fresh array: scipy keeps it
+
+    return evaluate
+
+
+def sparse_objective(
+    net: Network, X: Any, *, sparsity_target: float = 0.01, beta: float = 3.0
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+    """θ ↦ (J_sparse(θ), ∇J_sparse(θ)): the contract of ``deltaprop.optim.minimize_lbfgs``.
+
+    >>> import numpy as np
+    >>> net = autoencoder_network(4, 2, seed=0)
+    >>> fun = sparse_objective(net, np.full((3, 4), 0.5), sparsity_target=0.1)
+    >>> J, g = fun(net.params)
+    >>> g.shape == net.params.shape
+    True
+    """
+    evaluate = sparse_evaluator(net, X, sparsity_target=sparsity_target, beta=beta)
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        terms, grad = evaluate(theta)
+        return terms.total, grad
+
+    return fun
+
+
+def mean_activation(net: Network, X: Any) -> np.ndarray:
+    """ρ̂ = (1/m) Σᵢ a⁽²⁾(x⁽ⁱ⁾), the mean activation of each hidden unit (float64, (s₂,))."""
+    return np.asarray(to_numpy(net.xp.mean(encode(net, X), axis=0)), dtype=np.float64)
+
+
+def encode(net: Network, X: Any) -> Array:
+    """The hidden activations a⁽²⁾ = f(W⁽¹⁾x + b⁽¹⁾), shape (m, s₂): the learned features."""
+    x = net.check_X(X)
+    _, acts = backprop.propagate(net.xp, net.W[:1], net.b[:1], net.activations[:1], x, 0)
+    return acts[0]
+
+
+# --- gradient check --------------------------------------------------------------------------
+
+
+def check_sparse_gradient(
+    net: Network,
+    X: Any,
+    *,
+    sparsity_target: float = 0.01,
+    beta: float = 3.0,
+    params: Any = None,
+    epsilon: float = 1e-4,
+    threshold: float = 1e-9,
+    layer_threshold: float = 1e-6,
+    max_coords: int | None = None,
+    seed: int | np.random.Generator | None = 0,
+) -> GradientCheck:
+    """∇J_sparse by backpropagation against central differences, as ``check_gradient``.
+
+    ĝ_p = (J_sparse(θ + ε e_p) − J_sparse(θ − ε e_p)) / (2ε), compared with the
+    analytic g by ‖g − ĝ‖/‖g + ĝ‖, overall and per W⁽ˡ⁾, b⁽ˡ⁾. Always in float64
+    numpy, whatever the network's dtype and namespace. UFLDL's exercise checks
+    with ε = 1e-4 on 10 patches and expects a difference below 1e-9.
+
+    Args:
+      net: a sparse autoencoder network (see :func:`autoencoder_network`); unchanged.
+      X: the inputs (m, s₁).
+      sparsity_target, beta: ρ and β.
+      params: check at this θ instead of the network's own.
+      epsilon, threshold, layer_threshold, max_coords, seed: as for
+        :func:`deltaprop.check_gradient`.
+
+    >>> net = autoencoder_network(8, 3, seed=0)
+    >>> X = np.random.default_rng(1).uniform(0.1, 0.9, size=(10, 8))
+    >>> check_sparse_gradient(net, X).relative_error < 1e-9
+    True
+    """
+    check_autoencoder(net)
+    rho, beta = check_sparsity(sparsity_target, beta)
+    if not (isinstance(epsilon, float | int) and epsilon > 0):
+        raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
+    if max_coords is not None and (not isinstance(max_coords, int) or max_coords < 1):
+        raise ValueError(f"max_coords must be a positive whole number or None, got {max_coords!r}")
+    twin = Network(  # the same network in float64 numpy; ``net`` is untouched
+        net.layer_sizes,
+        activation=net.activation,
+        output_activation=net.output_activation,
+        cost=net.cost,
+        weight_decay=net.weight_decay,
+        seed=0,
+    )
+    twin.params = to_numpy(net.params) if params is None else params
+    theta, W, b = twin.params, twin.W, twin.b  # W and b are views into θ
+    args = (twin.activations, twin.cost, twin.weight_decay, rho, beta, twin.check_X(X))
+
+    grad = np.empty_like(theta)
+    sparse_cost_and_grad(np, W, b, *args, *twin.unpack(grad))
+
+    rng = make_rng(seed)
+    groups: list[tuple[str, np.ndarray, int]] = []
+    for name, start, stop, _ in net.layout.spans():
+        idx = np.arange(start, stop)
+        if max_coords is not None and idx.size > max_coords:
+            idx = np.sort(rng.choice(idx, size=max_coords, replace=False))
+        groups.append((name, idx, stop - start))
+    indices = np.concatenate([idx for _, idx, _ in groups])
+
+    numeric = np.empty(indices.size)
+    for n, p in enumerate(indices):
+        old = theta[p]
+        theta[p] = old + epsilon
+        j_plus = sparse_cost(np, W, b, *args).total
+        theta[p] = old - epsilon
+        j_minus = sparse_cost(np, W, b, *args).total
+        theta[p] = old
+        numeric[n] = (j_plus - j_minus) / (2 * epsilon)
+    analytic = grad[indices]
+
+    per_layer, pos = [], 0
+    for name, idx, total in groups:
+        err = relative_difference(analytic[pos : pos + idx.size], numeric[pos : pos + idx.size])
+        per_layer.append(ParamCheck(name, err, int(idx.size), total, err < layer_threshold))
+        pos += idx.size
+    overall = relative_difference(analytic, numeric)
+    return GradientCheck(
+        relative_error=overall,
+        per_layer=tuple(per_layer),
+        ok=overall < threshold and all(p.ok for p in per_layer),
+        threshold=threshold,
+        layer_threshold=layer_threshold,
+        epsilon=float(epsilon),
+        indices=indices,
+        analytic=analytic,
+        numeric=numeric,
+    )
