@@ -165,3 +165,65 @@ def test_singletons_under_a_foreign_launcher_are_reported(tmp_path):
     )
     assert proc.returncode == 2
     assert "the MPI launcher started 2 ranks but MPI reports 1" in proc.stderr
+
+
+def test_killing_one_rank_ends_the_job_and_keeps_the_checkpoint(tmp_path):
+    import signal
+    import time
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 8))
+    np.save(tmp_path / "d.npy", np.c_[X, (X[:, 0] > 0).astype(float)])
+    ckpt = tmp_path / "run.ckpt"
+    proc = subprocess.Popen(
+        [
+            MPIEXEC,
+            "-n",
+            "2",
+            sys.executable,
+            "-m",
+            "mpi4py",
+            "-m",
+            "deltaprop",
+            "train",
+            "d.npy",
+            "--epochs",
+            "100000",
+            "--batch-size",
+            "1",
+            "--checkpoint",
+            str(ckpt),
+            "--checkpoint-every",
+            "1",
+            "-q",
+        ],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ckpt.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ckpt.exists(), "no checkpoint was written"
+        time.sleep(0.5)  # let rank 0 be somewhere in its next epochs
+        ranks = subprocess.run(
+            ["pgrep", "-f", "--", f"--checkpoint {ckpt}"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.split()
+        workers = [int(p) for p in ranks if int(p) != proc.pid]
+        assert len(workers) >= 2, ranks
+        os.kill(max(workers), signal.SIGKILL)
+        start = time.monotonic()
+        proc.communicate(timeout=60)
+        assert time.monotonic() - start < 30  # promptly, not at some time-out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    net, _, state = dp.load_checkpoint(ckpt)  # intact: loads and validates
+    assert net.layer_sizes == (8, 100, 2) and state["epoch"] >= 1
