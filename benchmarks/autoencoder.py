@@ -178,7 +178,7 @@ def stacked(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out"))
+    parser.add_argument("--out", type=Path, default=Path("out/autoencoder"))
     parser.add_argument("--mnist", help="a directory with MNIST's four IDX files")
     parser.add_argument("--datasets", nargs="+", default=["digits", "fashion-mnist"])
     parser.add_argument(
