@@ -12,7 +12,6 @@ The checks here run once per public call, before any arithmetic, and raise
 
 from __future__ import annotations
 
-import math
 from types import ModuleType
 from typing import Any
 
@@ -154,14 +153,3 @@ def _host_array(name: str, value: Any) -> np.ndarray:
     ):
         raise ValueError(f"{name} must hold real numbers, got dtype {host.dtype}")
     return host
-
-
-def check_real(name: str, value: Any, *, low: float = -math.inf, high: float = math.inf) -> float:
-    """A finite real scalar within [low, high], or a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number) or not low <= number <= high:
-        bounds = f"at least {low}" if high == math.inf else f"between {low} and {high}"
-        raise ValueError(f"{name} must be a finite number {bounds}, got {value!r}")
-    return number

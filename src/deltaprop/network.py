@@ -20,8 +20,8 @@ import numpy as np
 
 from . import backprop
 from ._arrays import Array, Namespace, as_matrix, dtype_name, first_nonfinite, resolve_namespace
-from ._arrays import check_real as _check_real
 from ._arrays import to_numpy as _to_numpy
+from ._validate import check_real as _check_real
 from .activations import Activation, get_activation
 from .costs import Cost, get_cost
 

@@ -34,7 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import backprop
-from ._arrays import Array, check_real, to_numpy
+from ._arrays import Array, to_numpy
+from ._validate import check_real
 from .network import Network, make_rng
 from .optim import (
     OPTIMIZERS,

@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from .. import backprop
-from .._arrays import Array, Namespace, check_real, to_numpy
+from .._arrays import Array, Namespace, to_numpy
+from .._validate import check_real
 from ..activations import Activation
 from ..costs import Cost
 from ..gradcheck import GradientCheck, ParamCheck, relative_difference

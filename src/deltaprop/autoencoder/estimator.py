@@ -17,7 +17,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._arrays import check_real, to_numpy
+from .._arrays import to_numpy
+from .._validate import check_real
 from ..network import Network
 from .cost import autoencoder_network, check_sparsity, encode
 from .fit import train_sparse_autoencoder

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .._arrays import Array, Namespace
-from .base import check_fraction, check_positive
+from .._validate import check_fraction, check_positive
 
 
 @dataclass(frozen=True)

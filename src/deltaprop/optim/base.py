@@ -1,4 +1,4 @@
-"""The contract every step-based optimizer follows, and its argument checks.
+"""The contract every step-based optimizer follows.
 
 An optimizer is a small frozen object of hyper-parameters with two pure-ish
 functions, as in JAX's ``example_libraries/optimizers.py``:
@@ -18,8 +18,6 @@ mini-batch gradients by the training loop.
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any, Protocol, runtime_checkable
 
 from .._arrays import Array, Namespace
@@ -48,28 +46,3 @@ class Optimizer(Protocol):
     def config(self) -> dict[str, Any]:
         """The hyper-parameters as JSON-able data, ``name`` included."""
         ...
-
-
-def check_fraction(name: str, value: Any) -> float:
-    """A number in [0, 1), such as a momentum or a decay rate β, or a ValueError."""
-    number = _real(name, value)
-    if not 0.0 <= number < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return number
-
-
-def check_positive(name: str, value: Any) -> float:
-    """A finite number > 0, such as a learning rate or ε, or a ValueError."""
-    number = _real(name, value)
-    if not number > 0.0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return number
-
-
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    return number

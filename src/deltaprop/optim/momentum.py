@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._arrays import Array, Namespace
-from .base import check_fraction
+from .._validate import check_fraction
 
 
 @dataclass(frozen=True)

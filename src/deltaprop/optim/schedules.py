@@ -10,7 +10,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from .base import check_positive
+from .._validate import check_positive
 
 
 def _check_epoch(epoch: Any) -> int:
