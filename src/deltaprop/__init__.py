@@ -12,9 +12,11 @@ from .activations import ACTIVATIONS, Activation
 from .backprop import Trace
 from .costs import COSTS, Cost
 from .gradcheck import DeltaCheck, GradientCheck, ParamCheck, check_deltas, check_gradient
+from .history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .io import ModelFileError, load_checkpoint, load_metadata, load_model, save_model
 from .network import Layout, Network
-from .training import EpochEnd, History, TrainingDiverged, TrainingInterrupted, train
+from .objective import Batch, NetworkObjective, Objective, Terms
+from .training import train, trainer
 
 load = load_model
 
@@ -24,6 +26,7 @@ __all__ = [
     "ACTIVATIONS",
     "COSTS",
     "Activation",
+    "Batch",
     "Cost",
     "DeltaCheck",
     "EpochEnd",
@@ -32,7 +35,10 @@ __all__ = [
     "Layout",
     "ModelFileError",
     "Network",
+    "NetworkObjective",
+    "Objective",
     "ParamCheck",
+    "Terms",
     "Trace",
     "TrainingDiverged",
     "TrainingInterrupted",
@@ -45,4 +51,5 @@ __all__ = [
     "load_model",
     "save_model",
     "train",
+    "trainer",
 ]

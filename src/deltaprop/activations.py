@@ -11,12 +11,8 @@ Hidden layers use elementwise activations only. ``softmax`` couples the units of
 a layer, so it is allowed on the output layer alone; its vector-Jacobian product
 is written out in :meth:`Activation.vjp`.
 
-Beside each f and f′ of a hidden-layer activation sit two numpy kernels for the
-fast path of ``backprop.cost_and_grad``: ``f_into(z, out)`` writes a = f(z) into
-``out`` (which may be z itself), and ``mul_fprime(g, a)`` multiplies g in place
-by f′(z) computed from a alone, so that z need not be kept. ``f_into`` makes the
-same operations as f, so a has the same bits either way; ``mul_fprime`` gives the
-same numbers as g ⊙ f′ up to rounding. The tests check both.
+The numpy engine (``deltaprop.fastpath``) keeps in-place kernels of the
+hidden-layer activations beside these; the tests hold them equal to f and f′.
 """
 
 from __future__ import annotations
@@ -24,13 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from ._arrays import Array, Namespace
-
-Kernel = Callable[[np.ndarray, np.ndarray], None]
-"""A numpy fast-path kernel: ``f_into(z, out)`` or ``mul_fprime(g, a)``, in place."""
-
 
 LEAKY_SLOPE = 0.01
 """Slope of leaky_relu for z < 0."""
@@ -47,39 +37,12 @@ def _sigmoid_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return a * (1.0 - a)  # σ′(z) = σ(z)(1 − σ(z))
 
 
-def _sigmoid_into(z: np.ndarray, out: np.ndarray) -> None:
-    # _sigmoid's operations, in the same order (so the same bits), into out.
-    negative = z < 0
-    e = np.abs(z)
-    np.negative(e, out=e)
-    np.exp(e, out=e)  # e = e^(−|z|)
-    np.add(e, 1.0, out=out)
-    np.divide(1.0, out, out=out)  # s = 1 / (1 + e)
-    np.multiply(e, out, out=out, where=negative)  # σ(z) = s for z ≥ 0, e·s for z < 0
-
-
-def _sigmoid_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    t = np.subtract(1.0, a)
-    np.multiply(t, a, out=t)  # σ′ = a(1 − a)
-    np.multiply(g, t, out=g)
-
-
 def _tanh(xp: Namespace, z: Array) -> Array:
     return xp.tanh(z)
 
 
 def _tanh_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return 1.0 - a * a  # tanh′(z) = 1 − tanh²(z)
-
-
-def _tanh_into(z: np.ndarray, out: np.ndarray) -> None:
-    np.tanh(z, out=out)
-
-
-def _tanh_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    t = np.multiply(a, a)
-    np.subtract(1.0, t, out=t)  # tanh′ = 1 − a²
-    g *= t
 
 
 def _relu(xp: Namespace, z: Array) -> Array:
@@ -90,14 +53,6 @@ def _relu_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return xp.astype(z > 0, z.dtype)  # 1 for z > 0, else 0 (0 at the kink)
 
 
-def _relu_into(z: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(z, 0.0, out=out)
-
-
-def _relu_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    np.multiply(g, a > 0, out=g)  # a > 0 exactly where z > 0
-
-
 def _leaky_relu(xp: Namespace, z: Array) -> Array:
     return xp.where(z > 0, z, LEAKY_SLOPE * z)
 
@@ -105,17 +60,6 @@ def _leaky_relu(xp: Namespace, z: Array) -> Array:
 def _leaky_relu_prime(xp: Namespace, z: Array, a: Array) -> Array:
     # 1 for z > 0, else the slope; written without scalars in where() to keep z's dtype.
     return LEAKY_SLOPE + (1.0 - LEAKY_SLOPE) * xp.astype(z > 0, z.dtype)
-
-
-def _leaky_relu_into(z: np.ndarray, out: np.ndarray) -> None:
-    np.maximum(z, LEAKY_SLOPE * z, out=out)  # the slope is below 1: max picks the right branch
-
-
-def _leaky_relu_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    t = (a > 0).astype(g.dtype)  # a > 0 exactly where z > 0
-    t *= 1.0 - LEAKY_SLOPE
-    t += LEAKY_SLOPE
-    g *= t
 
 
 def _softplus(xp: Namespace, z: Array) -> Array:
@@ -128,29 +72,12 @@ def _softplus_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return -xp.expm1(-a)
 
 
-def _softplus_into(z: np.ndarray, out: np.ndarray) -> None:
-    out[...] = _softplus(np, z)
-
-
-def _softplus_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    g *= _softplus_prime(np, a, a)
-
-
 def _identity(xp: Namespace, z: Array) -> Array:
     return z
 
 
 def _identity_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return xp.ones_like(z)
-
-
-def _identity_into(z: np.ndarray, out: np.ndarray) -> None:
-    if out is not z:
-        out[...] = z
-
-
-def _identity_mul_fprime(g: np.ndarray, a: np.ndarray) -> None:
-    """f′ = 1: g stays as it is."""
 
 
 def _softmax(xp: Namespace, z: Array) -> Array:
@@ -173,18 +100,12 @@ class Activation:
       f: ``f(xp, z) -> a``.
       fprime: ``fprime(xp, z, a) -> f′(z)``, elementwise; a is f(z).
       elementwise: False for softmax, whose units depend on each other.
-      f_into: optional numpy kernel ``f_into(z, out)``: out := f(z), out may be z.
-      mul_fprime: optional numpy kernel ``mul_fprime(g, a)``: g := g ⊙ f′(z), with
-        f′ computed from a = f(z) alone. With both kernels the numpy fast path
-        applies f in place and keeps no z; without them it calls f and fprime.
     """
 
     name: str
     f: Callable[[Namespace, Array], Array]
     fprime: Callable[[Namespace, Array, Array], Array]
     elementwise: bool = True
-    f_into: Kernel | None = None
-    mul_fprime: Kernel | None = None
 
     def vjp(self, xp: Namespace, z: Array, a: Array, g: Array) -> Array:
         """∂J/∂z from g = ∂J/∂a: the chain rule through a = f(z).
@@ -197,32 +118,12 @@ class Activation:
         return a * (g - xp.sum(g * a, axis=1, keepdims=True))
 
 
-sigmoid = Activation(
-    "sigmoid", _sigmoid, _sigmoid_prime, f_into=_sigmoid_into, mul_fprime=_sigmoid_mul_fprime
-)
-tanh = Activation("tanh", _tanh, _tanh_prime, f_into=_tanh_into, mul_fprime=_tanh_mul_fprime)
-relu = Activation("relu", _relu, _relu_prime, f_into=_relu_into, mul_fprime=_relu_mul_fprime)
-leaky_relu = Activation(
-    "leaky_relu",
-    _leaky_relu,
-    _leaky_relu_prime,
-    f_into=_leaky_relu_into,
-    mul_fprime=_leaky_relu_mul_fprime,
-)
-softplus = Activation(
-    "softplus",
-    _softplus,
-    _softplus_prime,
-    f_into=_softplus_into,
-    mul_fprime=_softplus_mul_fprime,
-)
-identity = Activation(
-    "identity",
-    _identity,
-    _identity_prime,
-    f_into=_identity_into,
-    mul_fprime=_identity_mul_fprime,
-)
+sigmoid = Activation("sigmoid", _sigmoid, _sigmoid_prime)
+tanh = Activation("tanh", _tanh, _tanh_prime)
+relu = Activation("relu", _relu, _relu_prime)
+leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_prime)
+softplus = Activation("softplus", _softplus, _softplus_prime)
+identity = Activation("identity", _identity, _identity_prime)
 softmax = Activation("softmax", _softmax, _softmax_prime, elementwise=False)
 
 ACTIVATIONS: dict[str, Activation] = {

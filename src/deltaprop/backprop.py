@@ -27,24 +27,18 @@ Every function takes the array namespace ``xp`` first and works on plain
 arrays; none prints, reads files or keeps state. ``Network`` holds the
 parameters and calls these; so do training and ``explain``.
 
-The functions above ``cost_and_grad`` are the equations as written, for any
-array namespace. For numpy, ``cost_and_grad`` takes a fast path that computes
-the same equations with fewer passes over memory: products written straight
-into preallocated arrays (a :class:`Workspace`) and into the gradient's views,
-activations applied in place with f′ taken from a, δ⁽ⁿˡ⁾ scaled by 1/m once so
-that no weight gradient needs dividing, and the weight decay skipped when λ = 0.
-The tests check that both paths give the same numbers.
+These functions are the equations as written, for any array namespace, and
+they are the definition: the numpy engine (``deltaprop.fastpath``) computes the
+same equations with fewer passes over memory, and the tests hold it equal to
+these lines.
 
 References: Ng et al., UFLDL Tutorial, "Backpropagation Algorithm".
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from ._arrays import Array, Namespace
 from .activations import Activation
@@ -183,7 +177,6 @@ def cost_and_grad(
     dW: Sequence[Array],
     db: Sequence[Array],
     sample_weight: Array | None = None,
-    work: Workspace | None = None,
 ) -> tuple[Array, Array, Array]:
     """J(W,b) and its gradient for the batch (x, y), by one forward and one backward pass.
 
@@ -195,11 +188,9 @@ def cost_and_grad(
     its gradient follows by scaling each example's δ⁽ⁿˡ⁾ by m wᵢ / Σᵢ wᵢ, which the
     δ recursion, being linear in δ, carries to every layer.
 
-    For numpy arrays this runs :func:`cost_and_grad_numpy`, reusing ``work``'s
-    arrays when given; other namespaces ignore ``work``.
+    This is the definition; ``deltaprop.fastpath`` computes the same for numpy
+    arrays with fewer passes, and the tests hold the two equal.
     """
-    if xp is np:
-        return cost_and_grad_numpy(W, b, f, cost, lam, x, y, dW, db, sample_weight, work)
     trace = forward(xp, W, b, f, x)
     delta_out = output_delta(xp, cost, f[-1], trace, y)
     if sample_weight is not None:
@@ -208,131 +199,3 @@ def cost_and_grad(
     delta = backward(xp, W, f, trace, delta_out)
     gradients(xp, W, trace, delta, lam, dW, db)
     return data_term(xp, cost, trace, y, sample_weight), weight_decay(xp, W, lam), trace.output
-
-
-# --- the numpy fast path ---------------------------------------------------------------------
-
-
-class Workspace:
-    """Arrays that :func:`cost_and_grad_numpy` reuses from one batch to the next.
-
-    For layer sizes s_1 … s_{n_l} and batches of up to ``rows`` examples: one
-    (rows, s_l) array per layer l ≥ 2 for z⁽ˡ⁾ (which becomes a⁽ˡ⁾ where f is
-    applied in place), one per hidden layer for δ⁽ˡ⁾, one for the scaled
-    δ⁽ⁿˡ⁾, and a vector of ones for Σᵢ; it also remembers the views dW, db of
-    the last gradient vector it was given. A batch of m ≤ rows examples uses
-    the first m rows. Training makes one per run, so its inner loop allocates
-    only the output layer's small arrays.
-
-    >>> work = Workspace([784, 256, 10], rows=128, dtype=np.float32)
-    >>> work.z[1].shape, work.z[2].shape, work.delta[2].shape
-    ((128, 256), (128, 10), (128, 10))
-    """
-
-    def __init__(self, sizes: Sequence[int], rows: int, dtype: Any) -> None:
-        self.sizes = tuple(sizes)
-        self.rows = rows
-        self.dtype = np.dtype(dtype)
-        # Keyed like Trace's lists: z[k] and delta[k] belong to layer l = k + 1.
-        self.z = {k: np.empty((rows, s), self.dtype) for k, s in enumerate(sizes) if k > 0}
-        self.delta = {k: np.empty((rows, s), self.dtype) for k, s in enumerate(sizes) if k > 0}
-        self.ones = np.ones(rows, self.dtype)
-        self._grad: np.ndarray | None = None  # the gradient whose views are _views
-        self._views: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
-
-    def fits(self, m: int, dtype: Any) -> bool:
-        """Whether a batch of m examples of this dtype fits."""
-        return m <= self.rows and dtype == self.dtype
-
-    def views(
-        self, grad: np.ndarray, unpack: Callable[[np.ndarray], tuple[list[Any], list[Any]]]
-    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """``unpack(grad)``, the views dW, db, remembered for the next call with this grad."""
-        if grad is not self._grad:
-            self._grad, self._views = grad, unpack(grad)
-        return self._views
-
-
-def cost_and_grad_numpy(
-    W: Sequence[np.ndarray],
-    b: Sequence[np.ndarray],
-    f: Sequence[Activation],
-    cost: Cost,
-    lam: float,
-    x: np.ndarray,
-    y: np.ndarray,
-    dW: Sequence[np.ndarray],
-    db: Sequence[np.ndarray],
-    sample_weight: np.ndarray | None = None,
-    work: Workspace | None = None,
-) -> tuple[Any, Any, np.ndarray]:
-    """:func:`cost_and_grad` for numpy arrays: the same equations, fewer passes.
-
-    Each line below is an equation of :func:`forward`, :func:`backward` or
-    :func:`gradients`, written into ``work``'s arrays or the gradient's views
-    with ``out=``. The forward pass makes the same operations as :func:`forward`
-    and the loss is summed as :func:`data_term` sums it, so J has the same bits as
-    on the generic path; the backward pass uses ``np.dot`` (the same BLAS products
-    as ``@``, with less overhead per call on small arrays) and two rewrites that
-    keep the numbers, up to rounding, while saving passes:
-
-    - δ⁽ⁿˡ⁾ is multiplied by 1/m once (by wᵢ / Σᵢ wᵢ with example weights), and
-      the δ recursion, linear in δ, carries the factor down, so
-      ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ᵀ a⁽ˡ⁾ + λ W⁽ˡ⁾ and ∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾ need no division;
-    - a hidden activation with numpy kernels (``f_into``, ``mul_fprime``) is
-      applied in place over z, and δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾) ⊙ f′ takes f′ from a.
-
-    ``work`` is made for this call when missing or too small. Returns what
-    :func:`cost_and_grad` returns; the output array is new, not ``work``'s.
-    """
-    m, L = x.shape[0], len(W)
-    if work is None or not work.fits(m, x.dtype):
-        work = Workspace([x.shape[1], *(w.shape[0] for w in W)], m, x.dtype)
-    a: list[np.ndarray] = [x]  # a[k]: layer k + 1
-    z_kept: list[np.ndarray | None] = [None] * (L + 1)  # z, where f′ needs it
-    for k in range(L - 1):
-        z = np.matmul(a[k], W[k].T, out=work.z[k + 1][:m])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ a⁽ˡ⁾ …
-        np.add(z, b[k], out=z)  # … + b⁽ˡ⁾
-        act = f[k]
-        if act.f_into is not None and act.mul_fprime is not None:
-            act.f_into(z, z)  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z
-            a.append(z)
-        else:
-            z_kept[k + 1] = z
-            a.append(act.f(np, z))
-    z_out = np.matmul(a[L - 1], W[L - 1].T, out=work.z[L][:m])
-    np.add(z_out, b[L - 1], out=z_out)  # z⁽ⁿˡ⁾
-    delta = work.delta[L][:m]  # receives δ⁽ⁿˡ⁾ / m
-    if sample_weight is None:
-        out, loss_sum, delta_out = cost.output_terms(np, f[-1], z_out, y)
-        data = loss_sum / m
-        if out is z_out:  # the identity's a = z: hand back an array of its own
-            out = out.copy()
-        if m == 1:  # δ is only read from here on: no copy needed
-            delta = delta_out
-        else:
-            np.multiply(delta_out, 1.0 / m, out=delta)
-    else:
-        out = f[-1].f(np, z_out)
-        out = out.copy() if out is z_out else out
-        total = np.sum(sample_weight)
-        data = (sample_weight @ cost.loss_rows(np, z_out, out, y)) / total
-        delta_out = cost.output_delta(np, f[-1], z_out, out, y)
-        np.multiply(delta_out, (sample_weight / total)[:, None], out=delta)
-    for k in range(L - 1, -1, -1):
-        # δ holds δ⁽ˡ⁺¹⁾ / m: ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ᵀ a⁽ˡ⁾ + λ W⁽ˡ⁾, ∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾.
-        np.dot(delta.T, a[k], out=dW[k])
-        if lam:
-            dW[k] += lam * W[k]
-        np.dot(work.ones[:m], delta, out=db[k])
-        if k == 0:
-            break
-        back = np.dot(delta, W[k], out=work.delta[k][:m])  # Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾
-        mul_fprime, z_k = f[k - 1].mul_fprime, z_kept[k]
-        if z_k is None and mul_fprime is not None:
-            mul_fprime(back, a[k])  # ⊙ f′(z⁽ˡ⁾), from a⁽ˡ⁾
-        else:
-            back *= f[k - 1].fprime(np, z_k, a[k])  # ⊙ f′(z⁽ˡ⁾)
-        delta = back
-    decay = weight_decay(np, W, lam) if lam else W[0].dtype.type(0.0)
-    return data, decay, out

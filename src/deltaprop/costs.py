@@ -15,7 +15,6 @@ softmax, softplus for the sigmoid), so no log of 0 and no overflow occurs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -102,8 +101,6 @@ class CrossEntropy(Cost):
         """Softmax, the loss and δ⁽ⁿˡ⁾ = a − y from one exponential of the shifted z."""
         if type(self) is not CrossEntropy or act is not softmax:  # else compose the parts
             return super().output_terms(xp, act, z, y)
-        if xp is np:
-            return _softmax_cross_entropy_numpy(z, y)
         shifted = z - xp.max(z, axis=1, keepdims=True)
         e = xp.exp(shifted)
         total = xp.sum(e, axis=1, keepdims=True)
@@ -120,21 +117,6 @@ class CrossEntropy(Cost):
                 f"Y row {bad[0]} sums to {sums[bad[0]]:g}; cross_entropy needs each row of Y "
                 "to be a probability distribution (non-negative, summing to 1), e.g. one-hot"
             )
-
-
-def _softmax_cross_entropy_numpy(z: np.ndarray, y: np.ndarray) -> tuple[Any, Any, Any]:
-    """CrossEntropy.output_terms for numpy: the same operations as ufunc calls, fewer arrays.
-
-    The loss is summed per row, then over rows, as :meth:`Cost.loss_sum` sums it, so J
-    has the same bits as on the generic path.
-    """
-    shifted = z - np.maximum.reduce(z, axis=1, keepdims=True)
-    a = np.exp(shifted)
-    total = np.add.reduce(a, axis=1, keepdims=True)
-    a /= total  # a_k = e^(z_k) / Σ_j e^(z_j)
-    shifted -= np.log(total)  # log a_k = z_k − log Σ_j e^(z_j)
-    shifted *= y
-    return a, -np.add.reduce(np.add.reduce(shifted, axis=1)), a - y
 
 
 class BinaryCrossEntropy(Cost):

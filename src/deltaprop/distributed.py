@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from . import backprop
 from ._arrays import Array, to_numpy
+from .objective import Batch, Terms
 
 _SIZE_VARIABLES = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS")
 
@@ -61,41 +61,39 @@ class DataParallel:
         """The contiguous rows [start, stop) of m that this rank holds."""
         return shard_range(m, self.rank, self.size)
 
-    def evaluate(
-        self, net: Any, x: Array, y: Array, theta: Array, grad: Array, w: Array | None
-    ) -> tuple[float, float, Array]:
-        """J and ∇J over every rank's rows, written into ``grad`` on every rank.
+    def evaluate(self, objective: Any, theta: Array, batch: Batch, grad: Array) -> Terms:
+        """J's parts and ∇J over every rank's rows of ``batch``, ∇J into ``grad`` on every rank.
 
-        Each rank computes its share with λ = 0 and its own mean, turns the mean
-        back into a sum, and one all-reduce adds the sums of the gradient, of the
-        data term and of the example count (Σ wᵢ with example weights); dividing
-        by that count gives the average over all ranks, and λW is added once, on
-        every rank alike. A rank without rows in a mini-batch contributes zeros.
-        Returns (data term, weight decay, this rank's output a⁽ⁿˡ⁾).
+        Each rank computes its data term and its gradient over its own rows (their
+        weighted mean), turns the mean back into a sum, and one all-reduce adds the
+        sums of the gradient, of the data term and of the example count (Σ wᵢ with
+        example weights); dividing by that count gives the average over all ranks,
+        and the penalties (λW) are added once, on every rank alike. A rank without
+        rows in a mini-batch contributes zeros. The output is this rank's a⁽ⁿˡ⁾.
+
+        ``objective`` must be separable (see ``deltaprop.objective``).
         """
-        xp = net.xp
-        W, b = net.layout.unpack(xp, theta)
-        dW, db = net.layout.unpack(xp, grad)
-        n = net.n_params
-        host = np.zeros(n + 2, dtype=np.float64)
-        out = x
-        if x.shape[0]:
-            data, _, out = backprop.cost_and_grad(
-                xp, W, b, net.activations, net.cost, 0.0, x, y, dW, db, w
+        if not objective.separable:
+            raise ValueError(
+                f"{type(objective).__name__} is not separable over examples (its J is not "
+                "an average of per-example terms plus penalties): it cannot be split across ranks"
             )
-            weight = float(xp.sum(w)) if w is not None else float(x.shape[0])
+        xp = objective.xp
+        n = objective.n_params
+        host = np.zeros(n + 2, dtype=np.float64)
+        out = batch.x
+        if batch.m:
+            data, out = objective.evaluate_data(theta, batch, grad)
+            weight = batch.weight(xp)
             host[:n] = to_numpy(grad)
             host[:n] *= weight  # the local mean, back to a local sum
-            host[n] = float(data) * weight
+            host[n] = data * weight
             host[n + 1] = weight
         self.comm.Allreduce(self._in_place, host, op=self._sum)
         host[: n + 1] /= host[n + 1]
-        grad[...] = net.from_host(host[:n])
-        lam = net.weight_decay
-        if lam:
-            n_w = net.layout.n_weights
-            grad[:n_w] += lam * theta[:n_w]  # ∂/∂W (λ/2) Σ W² = λW, weights only
-        return float(host[n]), float(backprop.weight_decay(xp, W, lam)), out
+        grad[...] = objective.from_host(host[:n])
+        penalties = objective.add_penalty(theta, grad)
+        return Terms((float(host[n]), *penalties), out)
 
 
 def shard_range(m: int, rank: int, size: int) -> tuple[int, int]:

@@ -34,7 +34,9 @@ import numpy as np
 
 from . import backprop
 from ._arrays import Array, to_numpy
+from ._validate import check_optional_count
 from .network import Network, make_rng
+from .objective import Batch, NetworkObjective, Objective
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ def relative_difference(g: np.ndarray, g_hat: np.ndarray) -> float:
     return math.inf if den == 0.0 else num / den
 
 
-def _float64_copy(net: Network) -> Network:
+def float64_copy(net: Network) -> Network:
     """The same network computing in float64 (a copy; ``net`` is untouched)."""
     twin = net.copy()
     twin.dtype = "float64"
@@ -95,7 +97,7 @@ def _float64_copy(net: Network) -> Network:
 
 
 def check_gradient(
-    net: Network,
+    net: Network | Objective,
     X: Any,
     Y: Any,
     *,
@@ -109,7 +111,9 @@ def check_gradient(
     """Compare backpropagation's gradient with central differences of J.
 
     Args:
-      net: the network; its parameters are not changed.
+      net: the network, or any objective (``deltaprop.objective``) with a
+        ``float64()`` method giving its float64 twin, such as a sparse
+        autoencoder's; its parameters are not changed.
       X, Y: a batch, as for ``net.cost_and_grad``.
       params: check at this θ instead of the network's own.
       epsilon: ε of the central difference (UFLDL: 1e-4).
@@ -126,24 +130,26 @@ def check_gradient(
     >>> res.ok, res.relative_error < 1e-9
     (True, True)
     """
-    if not (isinstance(epsilon, float | int) and epsilon > 0):
+    if isinstance(epsilon, bool) or not (isinstance(epsilon, float | int) and epsilon > 0):
         raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
-    if max_coords is not None and (not isinstance(max_coords, int) or max_coords < 1):
-        raise ValueError(f"max_coords must be a positive whole number or None, got {max_coords!r}")
-    twin = _float64_copy(net)
+    check_optional_count("max_coords", max_coords)
+    if isinstance(net, Network):
+        objective: Objective = NetworkObjective(float64_copy(net), engine="reference")
+    else:
+        objective = net.float64()  # type: ignore[attr-defined]
+    twin: Network = objective.net  # type: ignore[attr-defined]
     if params is not None:
         twin.params = params
     x, y = twin.check_data(X, Y)
+    batch = Batch(x, y)
     xp, theta = twin.xp, twin.params
 
     grad = xp.empty_like(theta)
-    twin.evaluate(x, y, theta, grad)
+    objective.evaluate(theta, batch, grad)
     analytic_all = to_numpy(grad).copy()
 
     def J() -> float:
-        trace = backprop.forward(xp, twin.W, twin.b, twin.activations, x)
-        data = backprop.data_term(xp, twin.cost, trace, y)
-        return float(data) + float(backprop.weight_decay(xp, twin.W, twin.weight_decay))
+        return objective.value(theta, batch).total
 
     rng = make_rng(seed)
     groups: list[tuple[str, np.ndarray, int]] = []
@@ -203,7 +209,7 @@ def check_deltas(net: Network, X: Any, Y: Any, *, epsilon: float = 1e-5) -> list
     that example's own z⁽ˡ⁾, so perturbing z_i⁽ˡ⁾ of row k alone and finishing the
     forward pass measures δ_i⁽ˡ⁾ of that example. Weight decay does not depend on z.
     """
-    twin = _float64_copy(net)
+    twin = float64_copy(net)
     x, y = twin.check_data(X, Y)
     xp, W, b, f, cost = twin.xp, twin.W, twin.b, twin.activations, twin.cost
     trace = backprop.forward(xp, W, b, f, x)

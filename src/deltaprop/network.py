@@ -299,34 +299,20 @@ class Network:
         theta: Array,
         grad: Array,
         sample_weight: Array | None = None,
-        work: backprop.Workspace | None = None,
     ) -> tuple[Array, Array, Array]:
         """cost_and_grad without checks, for arrays already converted by check_data.
 
         Writes ∇J into ``grad`` and returns the data term and weight decay as 0-d
-        arrays, and the output a⁽ⁿˡ⁾. Training calls this in its inner loop, with
-        a :class:`~deltaprop.backprop.Workspace` ``work`` whose arrays the numpy
-        fast path reuses from call to call.
+        arrays, and the output a⁽ⁿˡ⁾, by ``backprop.cost_and_grad``: the
+        definition, in any namespace. Training goes through
+        ``deltaprop.objective.NetworkObjective``, which runs the numpy engine on
+        numpy arrays.
         """
         xp, layout = self.xp, self.layout
         W, b = (self.W, self.b) if theta is self._theta else layout.unpack(xp, theta)
-        if work is None:
-            dW, db = layout.unpack(xp, grad)
-        else:
-            dW, db = work.views(grad, lambda g: layout.unpack(xp, g))
+        dW, db = layout.unpack(xp, grad)
         return backprop.cost_and_grad(
-            xp,
-            W,
-            b,
-            self.activations,
-            self.cost,
-            self.weight_decay,
-            x,
-            y,
-            dW,
-            db,
-            sample_weight,
-            work,
+            xp, W, b, self.activations, self.cost, self.weight_decay, x, y, dW, db, sample_weight
         )
 
     # --- input checks --------------------------------------------------------------

@@ -11,7 +11,7 @@ import sys
 import time
 from typing import TextIO
 
-from .training import EpochEnd
+from .history import EpochEnd
 
 
 class ProgressReporter:

@@ -41,8 +41,9 @@ from .._arrays import Array, Namespace, to_numpy
 from .._validate import check_real
 from ..activations import Activation
 from ..costs import Cost
-from ..gradcheck import GradientCheck, ParamCheck, relative_difference
-from ..network import Network, make_rng
+from ..gradcheck import GradientCheck, check_gradient, float64_copy
+from ..network import Network
+from ..objective import Batch, Terms
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class SparseTerms:
     sparsity: Array  # β Σ_j KL(ρ ‖ ρ̂_j)
     rho_hat: Array  # ρ̂_j = (1/m) Σᵢ a_j⁽²⁾(x⁽ⁱ⁾)
     rho_hat_c: Array  # 1 − ρ̂_j, from σ(−z⁽²⁾) (see mean_activations)
+    output: Array | None = None  # h(x⁽ⁱ⁾) = a⁽³⁾, the reconstructions
 
     @property
     def total(self) -> float:
@@ -115,6 +117,7 @@ def _terms(
         sparsity=beta * xp.sum(kl_divergence(xp, rho, rho_hat, rho_hat_c)),
         rho_hat=rho_hat,
         rho_hat_c=rho_hat_c,
+        output=trace.output,
     )
 
 
@@ -229,33 +232,90 @@ def check_sparsity(sparsity_target: Any, beta: Any) -> tuple[float, float]:
     return rho, check_real("beta", beta, low=0.0)
 
 
-def sparse_evaluator(
-    net: Network, X: Any, *, sparsity_target: float = 0.01, beta: float = 3.0
-) -> Callable[[np.ndarray], tuple[SparseTerms, np.ndarray]]:
-    """θ ↦ (the terms of J_sparse(θ), ∇J_sparse(θ)) on the inputs X; checks everything once.
+class SparseObjective:
+    """J_sparse(W,b) = J(W,b) + β Σ_j KL(ρ ‖ ρ̂_j) as an objective (``deltaprop.objective``).
 
-    θ and the gradient are float64 numpy vectors in the network's layout; the
-    arithmetic runs in the network's namespace and dtype. ``net`` is not changed.
+    Its parts are the reconstruction term, the weight decay and the sparsity
+    penalty; ``extra`` reports the mean over hidden units of ρ̂_j. The targets of a
+    batch are ignored: the inputs are their own targets. ρ̂ is a mean over the
+    batch, so the objective is not separable over examples and has no example
+    weights. Training it with ``deltaprop.train(SparseObjective(net, ...), X, X)``
+    changes ``net``'s θ.
+
+    Args:
+      net: a sparse autoencoder network (see :func:`autoencoder_network`); λ is its
+        ``weight_decay``.
+      sparsity_target: ρ, in (0, 1).
+      beta: β ≥ 0.
     """
-    check_autoencoder(net)
-    rho, beta = check_sparsity(sparsity_target, beta)
-    x = net.check_X(X)
-    xp, f, cost, lam = net.xp, net.activations, net.cost, net.weight_decay
-    grad = xp.empty_like(net.params)
-    dW, db = net.unpack(grad)
 
-    def evaluate(theta: np.ndarray) -> tuple[SparseTerms, np.ndarray]:
-        W, b = net.unpack(net.from_host(theta))
-        terms = sparse_cost_and_grad(xp, W, b, f, cost, lam, rho, beta, x, dW, db)
-        return terms, to_numpy(grad).astype(np.float64)  # a fresh array: scipy keeps it
+    part_names: tuple[str, ...] = ("data", "decay", "sparsity")
+    separable = False
 
-    return evaluate
+    def __init__(self, net: Network, *, sparsity_target: float = 0.01, beta: float = 3.0) -> None:
+        check_autoencoder(net)
+        self.rho, self.beta = check_sparsity(sparsity_target, beta)
+        self.net = net
+        self.xp = net.xp
+
+    @property
+    def params(self) -> Array:
+        return self.net.params
+
+    @property
+    def n_params(self) -> int:
+        return self.net.n_params
+
+    def from_host(self, host: np.ndarray) -> Array:
+        return self.net.from_host(host)
+
+    def float64(self) -> SparseObjective:
+        """The same objective over a float64 copy of the network (for gradient checks)."""
+        return SparseObjective(float64_copy(self.net), sparsity_target=self.rho, beta=self.beta)
+
+    def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
+        """J_sparse's three parts at θ over the batch's inputs, ∇J_sparse into ``grad``."""
+        net = self.net
+        W, b = self._views(theta)
+        dW, db = net.unpack(grad)
+        args = (net.activations, net.cost, net.weight_decay, self.rho, self.beta)
+        return self._terms(sparse_cost_and_grad(self.xp, W, b, *args, self._x(batch), dW, db))
+
+    def value(self, theta: Array, batch: Batch) -> Terms:
+        """J_sparse's three parts without the gradient."""
+        net = self.net
+        W, b = self._views(theta)
+        args = (net.activations, net.cost, net.weight_decay, self.rho, self.beta)
+        return self._terms(sparse_cost(self.xp, W, b, *args, self._x(batch)))
+
+    def accuracy(self, output: Array, y: Array) -> float:
+        """NaN: an autoencoder does not classify."""
+        return math.nan
+
+    def _views(self, theta: Array) -> tuple[list[Array], list[Array]]:
+        net = self.net
+        return (net.W, net.b) if theta is net.params else net.unpack(theta)
+
+    @staticmethod
+    def _x(batch: Batch) -> Array:
+        if batch.w is not None:
+            raise ValueError("sample_weight: J_sparse has no example weights (ρ̂ is a plain mean)")
+        return batch.x
+
+    def _terms(self, terms: SparseTerms) -> Terms:
+        parts = (float(terms.data), float(terms.decay), float(terms.sparsity))
+        rho_hat = float(np.mean(to_numpy(terms.rho_hat)))
+        return Terms(parts, terms.output, {"mean_activation": rho_hat})
 
 
 def sparse_objective(
     net: Network, X: Any, *, sparsity_target: float = 0.01, beta: float = 3.0
 ) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-    """θ ↦ (J_sparse(θ), ∇J_sparse(θ)): the contract of ``deltaprop.optim.minimize_lbfgs``.
+    """θ ↦ (J_sparse(θ), ∇J_sparse(θ)) on the inputs X, float64 numpy vectors in θ's layout.
+
+    The contract of ``deltaprop.optim.minimize_lbfgs``; the arithmetic runs in the
+    network's namespace and dtype, through :class:`SparseObjective`. ``net`` is
+    not changed.
 
     >>> import numpy as np
     >>> net = autoencoder_network(4, 2, seed=0)
@@ -264,11 +324,14 @@ def sparse_objective(
     >>> g.shape == net.params.shape
     True
     """
-    evaluate = sparse_evaluator(net, X, sparsity_target=sparsity_target, beta=beta)
+    objective = SparseObjective(net, sparsity_target=sparsity_target, beta=beta)
+    x = net.check_X(X)
+    batch = Batch(x, x)
+    grad = net.xp.empty_like(net.params)
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        terms, grad = evaluate(theta)
-        return terms.total, grad
+        terms = objective.evaluate(net.from_host(np.asarray(theta)), batch, grad)
+        return terms.total, to_numpy(grad).astype(np.float64)  # a fresh array: scipy keeps it
 
     return fun
 
@@ -301,12 +364,13 @@ def check_sparse_gradient(
     max_coords: int | None = None,
     seed: int | np.random.Generator | None = 0,
 ) -> GradientCheck:
-    """∇J_sparse by backpropagation against central differences, as ``check_gradient``.
+    """∇J_sparse by backpropagation against central differences: ``check_gradient`` on
+    :class:`SparseObjective`.
 
     ĝ_p = (J_sparse(θ + ε e_p) − J_sparse(θ − ε e_p)) / (2ε), compared with the
-    analytic g by ‖g − ĝ‖/‖g + ĝ‖, overall and per W⁽ˡ⁾, b⁽ˡ⁾. Always in float64
-    numpy, whatever the network's dtype and namespace. UFLDL's exercise checks
-    with ε = 1e-4 on 10 patches and expects a difference below 1e-9.
+    analytic g by ‖g − ĝ‖/‖g + ĝ‖, overall and per W⁽ˡ⁾, b⁽ˡ⁾. Always in float64,
+    whatever the network's dtype. UFLDL's exercise checks with ε = 1e-4 on 10
+    patches and expects a difference below 1e-9.
 
     Args:
       net: a sparse autoencoder network (see :func:`autoencoder_network`); unchanged.
@@ -321,61 +385,15 @@ def check_sparse_gradient(
     >>> check_sparse_gradient(net, X).relative_error < 1e-9
     True
     """
-    check_autoencoder(net)
-    rho, beta = check_sparsity(sparsity_target, beta)
-    if not (isinstance(epsilon, float | int) and epsilon > 0):
-        raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
-    if max_coords is not None and (not isinstance(max_coords, int) or max_coords < 1):
-        raise ValueError(f"max_coords must be a positive whole number or None, got {max_coords!r}")
-    twin = Network(  # the same network in float64 numpy; ``net`` is untouched
-        net.layer_sizes,
-        activation=net.activation,
-        output_activation=net.output_activation,
-        cost=net.cost,
-        weight_decay=net.weight_decay,
-        seed=0,
-    )
-    twin.params = to_numpy(net.params) if params is None else params
-    theta, W, b = twin.params, twin.W, twin.b  # W and b are views into θ
-    args = (twin.activations, twin.cost, twin.weight_decay, rho, beta, twin.check_X(X))
-
-    grad = np.empty_like(theta)
-    sparse_cost_and_grad(np, W, b, *args, *twin.unpack(grad))
-
-    rng = make_rng(seed)
-    groups: list[tuple[str, np.ndarray, int]] = []
-    for name, start, stop, _ in net.layout.spans():
-        idx = np.arange(start, stop)
-        if max_coords is not None and idx.size > max_coords:
-            idx = np.sort(rng.choice(idx, size=max_coords, replace=False))
-        groups.append((name, idx, stop - start))
-    indices = np.concatenate([idx for _, idx, _ in groups])
-
-    numeric = np.empty(indices.size)
-    for n, p in enumerate(indices):
-        old = theta[p]
-        theta[p] = old + epsilon
-        j_plus = sparse_cost(np, W, b, *args).total
-        theta[p] = old - epsilon
-        j_minus = sparse_cost(np, W, b, *args).total
-        theta[p] = old
-        numeric[n] = (j_plus - j_minus) / (2 * epsilon)
-    analytic = grad[indices]
-
-    per_layer, pos = [], 0
-    for name, idx, total in groups:
-        err = relative_difference(analytic[pos : pos + idx.size], numeric[pos : pos + idx.size])
-        per_layer.append(ParamCheck(name, err, int(idx.size), total, err < layer_threshold))
-        pos += idx.size
-    overall = relative_difference(analytic, numeric)
-    return GradientCheck(
-        relative_error=overall,
-        per_layer=tuple(per_layer),
-        ok=overall < threshold and all(p.ok for p in per_layer),
+    objective = SparseObjective(net, sparsity_target=sparsity_target, beta=beta)
+    return check_gradient(
+        objective,
+        X,
+        X,
+        params=params,
+        epsilon=epsilon,
         threshold=threshold,
         layer_threshold=layer_threshold,
-        epsilon=float(epsilon),
-        indices=indices,
-        analytic=analytic,
-        numeric=numeric,
+        max_coords=max_coords,
+        seed=seed,
     )

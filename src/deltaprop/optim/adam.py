@@ -6,8 +6,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .._arrays import Array, Namespace
 from .._validate import check_fraction, check_positive
 
@@ -63,28 +61,11 @@ class Adam:
         m, v = state["m"], state["v"]
         t = state["t"] = state["t"] + 1
         c1, c2 = 1.0 - b1**t, 1.0 - b2**t  # bias corrections 1 − β₁ᵗ, 1 − β₂ᵗ
-        if xp is not np:
-            m *= b1
-            m += (1.0 - b1) * grad  # first moment: m := β₁ m + (1 − β₁) g
-            v *= b2
-            v += (1.0 - b2) * (grad * grad)  # second moment: v := β₂ v + (1 − β₂) g²
-            theta -= (lr / c1) * m / (xp.sqrt(v) / math.sqrt(c2) + eps)  # α m̂ / (√v̂ + ε)
-            return
-        # The same arithmetic through one scratch array: no other temporaries,
-        # which matters when θ has millions of entries.
-        buf = np.empty_like(theta)
         m *= b1
-        m += np.multiply(grad, 1.0 - b1, out=buf)  # first moment: m := β₁ m + (1 − β₁) g
+        m += (1.0 - b1) * grad  # first moment: m := β₁ m + (1 − β₁) g
         v *= b2
-        buf = np.multiply(grad, grad, out=buf)
-        buf *= 1.0 - b2
-        v += buf  # second moment: v := β₂ v + (1 − β₂) g²
-        buf = np.sqrt(v, out=buf)
-        buf /= math.sqrt(c2)
-        buf += eps  # √v̂ + ε
-        buf = np.divide(m, buf, out=buf)
-        buf *= lr / c1  # α m̂ / (√v̂ + ε)
-        theta -= buf
+        v += (1.0 - b2) * (grad * grad)  # second moment: v := β₂ v + (1 − β₂) g²
+        theta -= (lr / c1) * m / (xp.sqrt(v) / math.sqrt(c2) + eps)  # α m̂ / (√v̂ + ε)
 
     def config(self) -> dict[str, Any]:
         """{"name": "adam", "beta1": β₁, "beta2": β₂, "eps": ε}."""

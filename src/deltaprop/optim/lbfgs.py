@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import math
 import numbers
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -184,3 +187,153 @@ def _scipy_blas_limited(threads: int | None) -> Iterator[None]:
         return
     with controller.select(filepath=own).limit(limits=threads):
         yield
+
+
+# --- one iteration at a time -----------------------------------------------------------------
+
+
+class NonFinite(ArithmeticError):
+    """J or ∇J was NaN or infinite at a point L-BFGS asked for."""
+
+
+Evaluate = Callable[[np.ndarray], tuple[float, Any, Any]]
+"""θ (float64 numpy) ↦ (J(θ), ∇J(θ) as any array, anything to hand back with the iterate)."""
+
+
+@dataclass(frozen=True)
+class Iterate:
+    """Where one L-BFGS iteration ended: θₖ, J(θₖ), ∇J(θₖ) (float64) and the caller's info."""
+
+    theta: np.ndarray
+    J: float
+    grad: np.ndarray
+    info: Any
+
+
+class LbfgsSteps:
+    """L-BFGS advanced one iteration at a time: the driver every L-BFGS run goes through.
+
+    scipy runs its whole loop in one call, so :func:`minimize_lbfgs` runs in a
+    worker thread that pauses at every iteration's callback until :meth:`next`
+    asks for the next one; the two threads never compute at once. The driver
+
+    - hands scipy a fresh float64 copy of every gradient (scipy keeps the last one);
+    - raises :class:`NonFinite` (from :meth:`next`) when J or ∇J is not finite,
+      with :attr:`last_finite` the last iterate (θ₀ before the first) to go back to;
+    - evaluates again at the iterate when the line search's last evaluation was
+      elsewhere, so that each :class:`Iterate`'s J, ∇J and info belong to θₖ.
+
+    Args:
+      evaluate: θ ↦ (J, ∇J, info), see :data:`Evaluate`.
+      theta0: the starting point (float64 copy taken).
+      max_iter, tol, max_fun, memory: as for :func:`minimize_lbfgs`.
+      n_fev: evaluations already made (a resumed run counts on).
+
+    >>> fun = lambda th: (float(th @ th), 2 * th, None)
+    >>> run = LbfgsSteps(fun, np.array([3.0, -4.0]), max_iter=50)
+    >>> while (it := run.next()) is not None:
+    ...     pass
+    >>> bool(np.allclose(run.result.x, 0.0)), run.result.success
+    (True, True)
+    """
+
+    def __init__(
+        self,
+        evaluate: Evaluate,
+        theta0: np.ndarray,
+        *,
+        max_iter: int,
+        tol: float | None = None,
+        max_fun: int | None = None,
+        memory: int = 10,
+        n_fev: int = 0,
+    ) -> None:
+        self._evaluate = evaluate
+        self.last_finite = _check_theta0(theta0).astype(np.float64, copy=True)
+        self._max_iter, self._tol = _check_count("max_iter", max_iter), tol
+        self._max_fun, self._memory = max_fun, memory
+        self.n_fev = n_fev
+        self.result: LbfgsResult | None = None
+        self._last: Iterate | None = None
+        self._to_main: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._to_worker: queue.Queue[str] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._errstate = np.geterr()  # numpy's error state is per thread: the worker takes ours
+
+    def next(self) -> Iterate | None:
+        """Run to the end of the next iteration; None once L-BFGS has stopped (see ``result``).
+
+        Raises:
+          NonFinite: J or ∇J was not finite; ``last_finite`` is the last good iterate.
+        """
+        if self.result is not None:
+            return None
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="lbfgs", daemon=True)
+            self._thread.start()
+        else:
+            self._to_worker.put("go")
+        kind, payload = self._to_main.get()
+        if kind == "iterate":
+            self.last_finite = payload.theta
+            return payload
+        self._thread.join()
+        if kind == "done":
+            self.result = payload
+            return None
+        raise payload
+
+    def close(self) -> None:
+        """Stop the worker (if it runs) and wait for it; the driver gives no more iterates."""
+        thread = self._thread
+        if thread is None or not thread.is_alive():
+            return
+        self._stopping = True
+        self._to_worker.put("stop")
+        while thread.is_alive():
+            thread.join(0.05)
+            with contextlib.suppress(queue.Empty):
+                self._to_main.get_nowait()  # an iterate or result nobody will read
+
+    def _fun(self, th: np.ndarray) -> tuple[float, np.ndarray]:
+        if self._stopping:
+            raise _Stopped
+        self.n_fev += 1
+        J, g, info = self._evaluate(th)
+        g = np.array(g, dtype=np.float64)  # a fresh array: scipy keeps the last one
+        if not (math.isfinite(J) and np.all(np.isfinite(g))):
+            raise NonFinite
+        self._last = Iterate(th.copy(), float(J), g, info)
+        return float(J), g
+
+    def _callback(self, th: np.ndarray, J: float) -> None:
+        if self._last is None or not np.array_equal(self._last.theta, th):
+            self._fun(th)
+        assert self._last is not None
+        self._to_main.put(("iterate", self._last))
+        if self._to_worker.get() == "stop":
+            raise StopIteration
+
+    def _work(self) -> None:
+        try:
+            with np.errstate(**self._errstate):
+                res = minimize_lbfgs(
+                    self._fun,
+                    self.last_finite,
+                    max_iter=self._max_iter,
+                    tol=self._tol,
+                    callback=self._callback,
+                    max_fun=self._max_fun,
+                    memory=self._memory,
+                )
+        except _Stopped:
+            self._to_main.put(("done", None))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            self._to_main.put(("error", exc))
+        else:
+            self._to_main.put(("done", res))
+
+
+class _Stopped(Exception):
+    """The driver was closed while scipy was still running."""

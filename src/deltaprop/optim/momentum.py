@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from .._arrays import Array, Namespace
 from .._validate import check_fraction
 
@@ -75,10 +73,7 @@ class Momentum:
             theta += v  # θ := θ + v
             return
         theta -= step  # θ := θ − α ∇J + μ v
-        if xp is np:
-            theta += np.multiply(v, mu, out=step)
-        else:
-            theta += mu * v
+        theta += mu * v
 
     def config(self) -> dict[str, Any]:
         """{"name": "momentum" or "nesterov", "momentum": μ}."""

@@ -1,69 +1,35 @@
-"""What the two estimators share: parameters, the network, and scikit-learn's two training loops.
+"""What the two estimators share: parameters, the network, fitting and predicting.
 
-The loops reproduce scikit-learn's ``BaseMultilayerPerceptron`` step for step
-(same initialisation and shuffles from the same ``random_state``, same batches,
-same stopping rules, same warnings), but every J(W,b) and ∇J comes from
-deltaprop's backprop and every update from deltaprop's optimizers. Where the
+Fitting follows scikit-learn's ``BaseMultilayerPerceptron`` step for step, through
+deltaprop's one training loop (``_fitting`` says how); every J(W,b) and ∇J comes
+from deltaprop's backprop and every update from deltaprop's optimizers. Where the
 two differ, the package docstring says how and why.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 from os import PathLike
 from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, gen_batches, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import backprop
 from .._arrays import first_nonfinite
 from ..costs import COSTS
 from ..network import Network
-from ..optim import Adam, get_optimizer, minimize_lbfgs
-from ..optim.base import Optimizer
-from ..training import History, TrainingDiverged
+from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
 from ._params import Settings, settings
-
-FTOL = 1e7 * np.finfo(float).eps
-"""scipy's default relative-decrease tolerance for L-BFGS-B (factr = 1e7), which
-scikit-learn leaves in place: it sets only the gradient tolerance, to ``tol``."""
 
 SKLEARN_NAMES = {"sigmoid": "logistic"}
 """deltaprop activation names that scikit-learn spells differently (``out_activation_``)."""
 
 _E = TypeVar("_E", bound="BaseMLP")
-
-
-@dataclass
-class SolverState:
-    """What a stochastic solver carries from one epoch, or one partial_fit, to the next."""
-
-    optimizer: Optimizer
-    state: dict[str, Any]
-    learning_rate: float
-
-    def step(self, theta: np.ndarray, grad: np.ndarray) -> None:
-        """One update of θ in place, as scikit-learn's solver makes it.
-
-        scikit-learn's Adam is Kingma & Ba's "efficient" form,
-        θ −= α √(1 − β₂ᵗ) / (1 − β₁ᵗ) · m / (√v + ε), which is Algorithm 1
-        (deltaprop's Adam, θ −= α m̂ / (√v̂ + ε')) with ε' = ε / √(1 − β₂ᵗ);
-        so ``epsilon`` keeps scikit-learn's meaning, step for step.
-        """
-        opt = self.optimizer
-        if isinstance(opt, Adam):
-            t = self.state["t"] + 1
-            opt = replace(opt, eps=opt.eps / math.sqrt(1.0 - opt.beta2**t))
-        opt.update(np, theta, grad, self.state, self.learning_rate)
 
 
 @dataclass(frozen=True)
@@ -106,20 +72,6 @@ class NetworkState:
         net.weight_decay = self.weight_decay
         net.params = self.params
         return net
-
-
-@dataclass(frozen=True)
-class _Part:
-    """Examples as the network computes with them, and the targets as the user gave them."""
-
-    x: np.ndarray  # inputs, network dtype
-    Y: np.ndarray  # encoded targets, (m, s_nl), network dtype
-    y: Any  # targets as given (labels for a classifier), for scores
-    w: np.ndarray | None  # example weights, network dtype
-
-    @property
-    def weight_sum(self) -> float:
-        return float(self.x.shape[0] if self.w is None else self.w.sum())
 
 
 def new_network(
@@ -304,16 +256,16 @@ class BaseMLP(BaseEstimator):
             )
         net = self.network_
         x, Yn = net.check_data(X, Y)
-        data = _Part(x, Yn, y, None if w is None else net.from_host(w))
+        data = Part(x, Yn, y, None if w is None else net.from_host(w))
         # J's weight decay on the whole of these data, as L-BFGS minimises it.
         net.weight_decay = cfg.lam(data.weight_sum)
         # Overflow shows up as a non-finite J, which stops training with TrainingDiverged;
         # numpy's own warnings about it would only repeat that.
         with np.errstate(over="ignore", invalid="ignore"):
             if cfg.stochastic:
-                self._fit_stochastic(cfg, data, rs, incremental)
+                fit_stochastic(self, cfg, data, rs, incremental)
             else:
-                self._fit_lbfgs(cfg, data)
+                fit_lbfgs(self, cfg, data)
         return self
 
     def _initialize(
@@ -344,244 +296,6 @@ class BaseMLP(BaseEstimator):
         else:
             self.validation_scores_ = self.val_loss_curve_ = self.best_validation_score_ = None
             self.best_loss_ = math.inf
-
-    def _fit_stochastic(
-        self, cfg: Settings, data: _Part, rs: np.random.RandomState, incremental: bool
-    ) -> None:
-        """scikit-learn's epochs of mini-batch updates, with deltaprop's J, ∇J and optimizers."""
-        net = self.network_
-        theta = net.params
-        if not incremental or getattr(self, "_solver", None) is None:
-            self._solver = _new_solver(cfg, theta)
-        solver = self._solver
-        assert solver is not None
-        if cfg.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        train, val = data, None
-        if cfg.early_stopping:
-            train, val = self._split(cfg, data, rs)
-            if self.validation_scores_ is None:  # a warm start after a fit without early stopping
-                self.validation_scores_, self.val_loss_curve_ = [], []
-                self.best_validation_score_ = -math.inf
-        m = train.x.shape[0]
-        if cfg.batch_size is None:
-            batch_size = min(200, m)
-        else:
-            if cfg.batch_size > m:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. "
-                    "It is going to be clipped",
-                    stacklevel=4,
-                )
-            batch_size = min(cfg.batch_size, m)
-        order = np.arange(m)
-        self.n_iter_ = 0
-        try:
-            for _ in range(cfg.max_iter):
-                if cfg.shuffle:
-                    order = shuffle(order, random_state=rs)
-                self.loss_ = self._epoch(cfg, train, order if cfg.shuffle else None, batch_size)
-                self.n_iter_ += 1
-                self.t_ += m
-                self.loss_curve_.append(self.loss_)
-                if cfg.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(cfg, val)
-                if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
-                    solver.learning_rate = cfg.learning_rate_init / (self.t_ + 1) ** cfg.power_t
-                if self._no_improvement_count > cfg.n_iter_no_change and self._stop(cfg):
-                    break
-                if incremental:
-                    break
-                if self.n_iter_ == cfg.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
-                        "and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                        stacklevel=4,
-                    )
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=4)
-        if cfg.early_stopping:
-            theta[...] = self._best_theta
-
-    def _epoch(
-        self, cfg: Settings, train: _Part, order: np.ndarray | None, batch_size: int
-    ) -> float:
-        """One pass over ``train`` in batches (in ``order``, if shuffled): the mean batch J.
-
-        Each batch B is one update with J on B and λ = alpha / Σ_{i∈B} wᵢ; the
-        epoch's loss is the batch J's averaged by batch size, as scikit-learn's.
-        """
-        net, solver = self.network_, self._solver
-        assert solver is not None
-        theta = net.params
-        grad = np.empty_like(theta)
-        dW, db = net.unpack(grad)
-        start = np.array(theta, copy=True)
-        m = train.x.shape[0]
-        total = 0.0
-        for batch in gen_batches(m, batch_size):
-            idx = batch if order is None else order[batch]
-            x, Y = train.x[idx], train.Y[idx]
-            w = None if train.w is None else train.w[idx]
-            weight_sum = float(x.shape[0] if w is None else w.sum())
-            if weight_sum <= 0:  # every example weighs 0: nothing to learn here
-                continue
-            lam = cfg.lam(weight_sum)
-            data_term, decay, _ = backprop.cost_and_grad(
-                np, net.W, net.b, net.activations, net.cost, lam, x, Y, dW, db, w
-            )
-            J = float(data_term) + float(decay)
-            if not math.isfinite(J):
-                raise self._diverged(theta, start)
-            solver.step(theta, grad)
-            total += J * x.shape[0]
-        if not np.all(np.isfinite(theta)):
-            raise self._diverged(theta, start)
-        return total / m
-
-    def _stop(self, cfg: Settings) -> bool:
-        """No improvement for n_iter_no_change epochs: stop, or ("adaptive") divide α by 5."""
-        solver = self._solver
-        assert solver is not None
-        what = "Validation score" if cfg.early_stopping else "Training loss"
-        msg = (
-            f"{what} did not improve more than tol={cfg.tol:f} "
-            f"for {cfg.n_iter_no_change} consecutive epochs."
-        )
-        adaptive = cfg.solver == "sgd" and cfg.learning_rate == "adaptive"
-        if adaptive and solver.learning_rate > 1e-6:
-            solver.learning_rate /= 5.0
-            self._no_improvement_count = 0
-            if cfg.verbose:
-                print(f"{msg} Setting learning rate to {solver.learning_rate:f}")
-            return False
-        if cfg.verbose:
-            print(f"{msg}{' Learning rate too small.' if adaptive else ''} Stopping.")
-        return True
-
-    def _split(self, cfg: Settings, data: _Part, rs: np.random.RandomState) -> tuple[_Part, _Part]:
-        """scikit-learn's hold-out split: stratified for one-output classifiers."""
-        stratify = None if self._regression or data.Y.shape[1] != 1 else data.Y > 0.5
-        arrays = [data.x, data.Y, data.y] + ([] if data.w is None else [data.w])
-        parts = train_test_split(
-            *arrays, random_state=rs, test_size=cfg.validation_fraction, stratify=stratify
-        )
-        if parts[1].shape[0] < 2:
-            raise ValueError(
-                "The validation set is too small. Increase 'validation_fraction' or the size "
-                "of your dataset."
-            )
-        x_train, x_val, Y_train, Y_val, y_train, y_val, *weights = parts
-        w_train, w_val = weights if weights else (None, None)
-        return _Part(x_train, Y_train, y_train, w_train), _Part(x_val, Y_val, y_val, w_val)
-
-    def _update_no_improvement_count(self, cfg: Settings, val: _Part | None) -> None:
-        if val is None:
-            best = math.inf if self.best_loss_ is None else self.best_loss_
-            if self.loss_curve_[-1] > best - cfg.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < best:
-                self.best_loss_ = self.loss_curve_[-1]
-            return
-        net = self.network_
-        trace = backprop.forward(np, net.W, net.b, net.activations, val.x)
-        data_term = float(backprop.data_term(np, net.cost, trace, val.Y, val.w))
-        decay = float(backprop.weight_decay(np, net.W, cfg.lam(val.weight_sum)))
-        out = trace.output
-        score = self._score_output(out, val.y, val.w) if np.all(np.isfinite(out)) else math.nan
-        assert self.validation_scores_ is not None and self.val_loss_curve_ is not None
-        self.validation_scores_.append(score)
-        self.val_loss_curve_.append(data_term + decay)
-        if cfg.verbose:
-            print(f"Validation score: {score:f}")
-        best_score = self.best_validation_score_
-        assert best_score is not None
-        if score < best_score + cfg.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        if score > best_score:
-            self.best_validation_score_ = score
-            self._best_theta = np.array(net.params, copy=True)
-
-    def _diverged(self, theta: np.ndarray, start: np.ndarray) -> TrainingDiverged:
-        theta[...] = start
-        return TrainingDiverged(
-            f"training diverged in epoch {self.n_iter_ + 1}: J or its gradient is not finite; "
-            "the parameters were put back to where the epoch started (loss_curve_ holds the "
-            "epochs before). Try a smaller learning_rate_init, or scale the data.",
-            History(stop_reason="diverged"),
-        )
-
-    def _fit_lbfgs(self, cfg: Settings, data: _Part) -> None:
-        """L-BFGS on the full-batch J(θ), stopping by scikit-learn's two tests.
-
-        scikit-learn runs scipy's L-BFGS-B with gtol = ``tol`` and scipy's default
-        ftol; the callback applies both tests, so ``tol`` keeps its meaning:
-        stop when max |∂J/∂θ| ≤ tol or when J's relative decrease
-        (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol.
-        """
-        net = self.network_
-        grad = np.empty_like(net.params)
-        last: dict[str, Any] = {}
-
-        def fun(th: np.ndarray) -> tuple[float, np.ndarray]:
-            data_term, decay, _ = net.evaluate(data.x, data.Y, net.from_host(th), grad, data.w)
-            J = float(data_term) + float(decay)
-            g = grad.astype(np.float64)  # a fresh array: scipy keeps the last one
-            if not (math.isfinite(J) and np.all(np.isfinite(g))):
-                raise _NonFinite
-            last.setdefault("J_prev", J)  # J(θ₀): the first evaluation is at θ₀
-            last.update(x=th.copy(), J=J, g=g)
-            return J, g
-
-        good = np.asarray(net.params, dtype=np.float64)
-        converged = False
-        self.n_iter_ = 0
-
-        def callback(th: np.ndarray, J: float) -> None:
-            nonlocal converged, good
-            good = th.copy()
-            if not np.array_equal(last["x"], th):
-                fun(th)
-            self.n_iter_ += 1
-            self.loss_curve_.append(J)
-            if cfg.verbose:
-                print(f"Iteration {self.n_iter_}, loss = {J:.8f}")
-            J_prev = last["J_prev"]
-            last["J_prev"] = J
-            small_gradient = float(np.max(np.abs(last["g"]))) <= cfg.tol
-            small_decrease = J_prev - J <= FTOL * max(abs(J_prev), abs(J), 1.0)
-            if small_gradient or small_decrease:
-                converged = True
-                raise StopIteration
-
-        try:
-            res = minimize_lbfgs(
-                fun, good, max_iter=cfg.max_iter, tol=0.0, callback=callback, max_fun=cfg.max_fun
-            )
-        except _NonFinite:
-            net.params = good
-            raise TrainingDiverged(
-                f"L-BFGS diverged in iteration {self.n_iter_ + 1}: J or its gradient is not "
-                "finite; the parameters were put back to the last iterate. Try scaling the data.",
-                History(stop_reason="diverged"),
-            ) from None
-        net.params = res.x
-        self.loss_ = res.fun
-        self.best_loss_ = min(self.loss_curve_, default=res.fun)
-        if not (converged or res.success):
-            warnings.warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s): {res.message}\n"
-                f"Increase the number of iterations (max_iter={cfg.max_iter}) or max_fun, "
-                "or scale the data.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
 
     # --- predicting ------------------------------------------------------------------------
 
@@ -641,23 +355,6 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
-
-
-class _NonFinite(Exception):
-    """J or ∇J is NaN or infinite inside the L-BFGS objective."""
-
-
-def _new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
-    """deltaprop's optimizer for scikit-learn's solver settings, with a fresh state."""
-    if cfg.solver == "adam":
-        opt = get_optimizer("adam", beta1=cfg.beta_1, beta2=cfg.beta_2, eps=cfg.epsilon)
-    elif cfg.momentum > 0:
-        opt = get_optimizer(
-            "nesterov" if cfg.nesterovs_momentum else "momentum", momentum=cfg.momentum
-        )
-    else:
-        opt = get_optimizer("sgd")
-    return SolverState(opt, opt.init(np, theta), cfg.learning_rate_init)
 
 
 def _sample_weight(sample_weight: Any, m: int) -> np.ndarray | None:

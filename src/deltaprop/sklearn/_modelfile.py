@@ -23,7 +23,9 @@ from sklearn.preprocessing import LabelBinarizer
 
 from .._arrays import dtype_name
 from ..io import ModelFileError, load_metadata, load_model
-from ._base import BaseMLP
+
+BaseMLP = Any
+"""A scikit-learn estimator of ``_base`` (which calls this module to save and load itself)."""
 
 FORMAT = "deltaprop-sklearn"
 FORMAT_VERSION = 1

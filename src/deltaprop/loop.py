@@ -1,0 +1,514 @@
+"""The training loop: one loop for every optimizer and every objective, an epoch at a time.
+
+A :class:`Trainer` holds one run: the objective (``deltaprop.objective``), the
+training examples, the configuration, the history so far. ``run_epoch()`` runs
+one epoch — for a step-based optimizer, one pass over the (shuffled) examples
+in mini-batches, one update θ := θ + Δθ(∇J) each; for L-BFGS, one iteration —
+and records it; ``run()`` runs epochs until the run is finished. A caller that
+holds the trainer (the playground) can advance it an epoch, or with
+``epoch_steps``, a step at a time. ``deltaprop.train`` builds a trainer and
+runs it to the end; so do the autoencoders and the scikit-learn estimators, with
+their own objectives, orders and callbacks.
+
+Per epoch the loop records J's parts (the mean over the epoch's batches, at the
+θ each batch's update started from; for L-BFGS, at the iterate), accuracy,
+validation figures at the θ the epoch ended with, the learning rate and the
+time; then early stopping, the callbacks and the checkpoint. J becoming
+non-finite ends the run with ``TrainingDiverged`` and θ put back to the last
+finite state; Ctrl-C with ``TrainingInterrupted`` and θ at the last completed
+epoch (checkpointed when asked).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import fastpath
+from ._arrays import Array, to_numpy
+from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
+from .objective import Batch, Objective, Terms
+from .optim import Schedule
+from .optim.base import Optimizer
+from .optim.lbfgs import LbfgsSteps, NonFinite
+from .runstate import is_array, restore_run, save_run
+
+if TYPE_CHECKING:
+    from .distributed import DataParallel
+
+Order = Callable[[np.random.Generator, int], "np.ndarray | None"]
+"""(rng, m) ↦ the order of the m examples for this epoch (None: as they are)."""
+
+
+def shuffled(rng: np.random.Generator, m: int) -> np.ndarray:
+    """A fresh permutation of the m examples from ``rng``: deltaprop's epoch order."""
+    return rng.permutation(m)
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """What the loop needs to know of a run (``deltaprop.train`` checks and builds it).
+
+    ``opt`` is None for L-BFGS. ``batch_size`` None is the full batch. ``max_steps``
+    counts updates (L-BFGS: evaluations of J). ``describe`` is stored in checkpoints.
+    """
+
+    optimizer: str
+    schedule: Schedule | None  # None for L-BFGS
+    opt: Optimizer | None
+    epochs: int
+    max_steps: int | None = None
+    batch_size: int | None = None
+    early_stopping: int | None = None
+    checkpoint_every: int = 1
+    tol: float | None = None
+    describe: Mapping[str, Any] | None = None
+    skip_empty: bool = False  # scikit-learn skips a batch whose weights sum to 0
+
+
+class Trainer:
+    """One training run over an objective, advanced an epoch at a time.
+
+    Args:
+      objective: what to minimise; its ``params`` (θ) change in place.
+      data: the training examples, as arrays of the objective's namespace.
+      cfg: the run's configuration.
+      val: validation examples, measured after every epoch, or None.
+      rng: the Generator that draws every epoch's order (and is checkpointed).
+      callbacks: called with an EpochEnd after every epoch; True stops the run.
+      checkpoint: a path to write checkpoints to (``net`` is the network saved).
+      dp: data-parallel sums over MPI ranks; ``data`` is then this rank's shard.
+      history: the History to fill (a subclass may add columns).
+      order: the epoch order, ``shuffled`` by default when mini-batches are used.
+      net: the network that callbacks see and checkpoints store.
+    """
+
+    def __init__(
+        self,
+        objective: Objective,
+        data: Batch,
+        cfg: LoopConfig,
+        *,
+        rng: np.random.Generator,
+        net: Any,
+        val: Batch | None = None,
+        callbacks: Sequence[Callback] = (),
+        checkpoint: str | None = None,
+        dp: DataParallel | None = None,
+        history: History | None = None,
+        order: Order | None = None,
+        state: dict[str, Any] | None = None,
+    ) -> None:
+        self.objective, self.data, self.cfg, self.val = objective, data, cfg, val
+        self.rng, self.net, self.hooks, self.checkpoint, self.dp = (
+            rng,
+            net,
+            callbacks,
+            checkpoint,
+            dp,
+        )
+        self.xp = objective.xp
+        self.theta = objective.params
+        m = data.m
+        self.m_global, self.offset = m, 0
+        if dp is not None:  # rows of the global training set, and where this rank's start
+            counts = dp.comm.allgather(m)
+            self.m_global, self.offset = sum(counts), sum(counts[: dp.rank])
+        # A given order is asked every epoch; deltaprop's own shuffles only for mini-batches.
+        self.order, self._own_order = order or shuffled, order is not None
+        self.state: dict[str, Any] = (
+            state
+            if state is not None
+            else ({} if cfg.opt is None else cfg.opt.init(self.xp, self.theta))
+        )
+        self.history = history if history is not None else History()
+        self.epoch = 0  # the next epoch to run
+        self.step = 0
+        self.best_loss = math.inf
+        self.best_theta: Array | None = None
+        self.wait = 0
+        self.elapsed = 0.0
+        self.finished = False
+        self._grad = self.xp.empty_like(self.theta)
+        self._previous: _EpochStart | None = None
+        self._lbfgs: LbfgsSteps | None = None
+        # The numpy engine's mini-batch gathering, updates and accuracy count, or the
+        # readable ones: the loop's one dispatch.
+        self._fast = bool(getattr(objective, "fast", False)) and dp is None
+        self._gather: fastpath.Gather | None = None
+        self._order: Array | None = None
+        self._labels: np.ndarray | None = None
+
+    # --- driving ---------------------------------------------------------------------------
+
+    def run(self) -> History:
+        """Run epochs until the run is finished; the History."""
+        while self.run_epoch():
+            pass
+        return self.history
+
+    def run_epoch(self) -> bool:
+        """Run one epoch (for L-BFGS, one iteration); False once the run is finished."""
+        if self.finished:
+            return False
+        cfg = self.cfg
+        if self.epoch >= cfg.epochs:
+            return self.finish()
+        if cfg.max_steps is not None and self.step >= cfg.max_steps and cfg.opt is not None:
+            self.history.stop_reason = f"max_steps={cfg.max_steps} reached"
+            return self.finish()
+        with np.errstate(over="ignore", invalid="ignore"):
+            stop = self._lbfgs_epoch() if cfg.opt is None else self._steps_epoch()
+        if stop:
+            self.finish()
+        return not self.finished
+
+    def close(self) -> None:
+        """Stop what still runs (L-BFGS's worker) and close the callbacks that can be."""
+        if self._lbfgs is not None:
+            self._lbfgs.close()
+        for hook in self.hooks:
+            close = getattr(hook, "close", None)
+            if close is not None:
+                close()
+
+    def finish(self) -> bool:
+        """End the run: best θ back (early stopping), the stop reason set; False."""
+        if self._lbfgs is not None:
+            self._lbfgs.close()
+        if self.best_theta is not None:
+            self.theta[...] = self.best_theta
+        if not self.history.stop_reason:
+            self.history.stop_reason = "epoch budget reached"
+        self.finished = True
+        return False
+
+    # --- step-based optimizers ------------------------------------------------------------
+
+    def epoch_steps(self) -> Iterator[tuple[Terms, Batch, int]]:
+        """The current epoch's updates, one per mini-batch.
+
+        Yields, after each update, the batch's J's parts (at the θ the update started
+        from), the batch (this rank's rows of it) and its size in the global set.
+        Nothing is recorded: ``run_epoch`` records the epoch that this generator runs.
+        """
+        cfg, xp, theta, grad = self.cfg, self.xp, self.theta, self._grad
+        assert cfg.opt is not None and cfg.schedule is not None
+        m = self.m_global
+        bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
+        lr = cfg.schedule(self.epoch)
+        self._order = None
+        if bs < m or self._own_order:
+            host = self.order(self.rng, m)
+            if host is None and bs < m:
+                host = np.arange(m)  # mini-batches in the examples' own order
+            if host is not None:
+                self._order = xp.asarray(host, device=getattr(self.net, "device", None))
+        order = self._order
+        if order is not None and self._fast and self._gather is None:
+            self._gather = fastpath.Gather(self.data.x, self.data.y, self.data.w, bs)
+        update = fastpath.update if self._fast else _updater(xp)
+        for first in range(0, m, bs):
+            batch = self._batch(order, first, bs)
+            if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
+                continue
+            terms = self._evaluate(batch, theta)
+            if not math.isfinite(terms.total):
+                raise _NotFinite
+            update(cfg.opt, theta, grad, self.state, lr)
+            self.step += 1
+            yield terms, batch, min(bs, m - first)
+            if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                return
+
+    def _steps_epoch(self) -> bool:
+        t0 = time.perf_counter()
+        assert self.cfg.schedule is not None
+        lr = self.cfg.schedule(self.epoch)
+        start = _EpochStart(
+            self.xp.asarray(self.theta, copy=True),
+            _copy_state(self.xp, self.state),
+            self.rng.bit_generator.state,
+            self.step,
+            self.epoch,
+        )
+        count = self._counter()
+        try:
+            sums = [0.0] * len(self.objective.part_names)
+            extra: dict[str, float] = {}
+            seen = 0
+            try:
+                for terms, batch, n in self.epoch_steps():
+                    for k, part in enumerate(terms.parts):
+                        sums[k] += part * n
+                    for key, value in (terms.extra or {}).items():
+                        extra[key] = extra.get(key, 0.0) + value * n
+                    count.add(terms.output, batch.y, n)
+                    seen += n
+            except _NotFinite:
+                # J was finite where this epoch started, unless it failed at the epoch's
+                # first step: then go back to where the previous one started.
+                back = start if self.step > start.step or self._previous is None else self._previous
+                raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta) from None
+            if not bool(self.xp.all(self.xp.isfinite(self.theta))):
+                raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
+            parts = tuple(total / seen if seen else math.nan for total in sums)
+            extra = {key: value / seen for key, value in extra.items()}
+            stop = self._record(parts, extra, count.result(self._order, seen), lr, t0)
+        except KeyboardInterrupt:
+            if self.epoch == start.epoch:  # the epoch was not completed: go back to its start
+                self.theta[...] = start.theta
+                self.state, self.step = start.state, start.step
+                self.rng.bit_generator.state = start.rng
+                _truncate(self.history, self.epoch)
+            raise self._interrupted("epoch") from None
+        self._previous = start
+        return stop
+
+    def _counter(self) -> _Accuracy | fastpath.ArgmaxCount:
+        """The epoch's accuracy count: the numpy engine's for softmax outputs."""
+        if self._fast and getattr(self.objective, "argmax_accuracy", False):
+            if self._labels is None:
+                self._labels = np.argmax(self.data.y, axis=1)
+            return fastpath.ArgmaxCount(self._labels)
+        return _Accuracy(self.objective, self.dp)
+
+    def _batch(self, order: Array | None, first: int, bs: int) -> Batch:
+        """This rank's rows of the mini-batch order[first : first + bs] (all rows: None)."""
+        if order is None:
+            return self.data
+        idx = order[first : first + bs]
+        if self.dp is not None:  # global row numbers that fall in this rank's shard
+            lo = self.offset
+            hi = lo + self.data.m
+            idx = idx[(idx >= lo) & (idx < hi)] - lo
+        elif self._gather is not None:
+            return Batch(*self._gather.take(idx))
+        return self.data.take(self.xp, idx)
+
+    def _evaluate(self, batch: Batch, theta: Array) -> Terms:
+        """J's parts and ∇J (into the loop's gradient) over the batch: all ranks' rows under MPI."""
+        if self.dp is None:
+            return self.objective.evaluate(theta, batch, self._grad)
+        return self.dp.evaluate(self.objective, theta, batch, self._grad)
+
+    # --- L-BFGS ---------------------------------------------------------------------------
+
+    def _lbfgs_epoch(self) -> bool:
+        objective, theta = self.objective, self.theta
+        if self._lbfgs is None:
+            self._lbfgs = LbfgsSteps(
+                self._lbfgs_fun,
+                to_numpy(theta).astype(np.float64),
+                max_iter=self.cfg.epochs - self.epoch,
+                tol=self.cfg.tol,
+                max_fun=self.cfg.max_steps,
+                n_fev=self.step,
+            )
+        run = self._lbfgs
+        t0 = time.perf_counter()
+        try:
+            it = run.next()
+        except NonFinite:
+            raise self._diverged(
+                f"iteration {self.epoch}", objective.from_host(run.last_finite)
+            ) from None
+        except KeyboardInterrupt:
+            run.close()
+            theta[...] = objective.from_host(run.last_finite)
+            raise self._interrupted("iteration") from None
+        self.step = run.n_fev
+        if it is None:
+            res = run.result
+            if res is not None:
+                theta[...] = objective.from_host(res.x)
+                if res.success:
+                    self.history.stop_reason = f"converged: {res.message}"
+            return True
+        theta[...] = objective.from_host(it.theta)
+        terms: Terms = it.info
+        acc = self.objective.accuracy(terms.output, self.data.y)
+        if self.dp is not None:
+            m_local = self.data.m
+            acc = self.dp.sum([acc * m_local if m_local else 0.0])[0] / self.m_global
+        try:
+            stop = self._record(terms.parts, terms.extra or {}, acc, math.nan, t0, it.grad)
+        except KeyboardInterrupt:
+            run.close()
+            raise self._interrupted("iteration") from None
+        return stop
+
+    def _lbfgs_fun(self, th: np.ndarray) -> tuple[float, Array, Terms]:
+        terms = self._evaluate(self.data, self.objective.from_host(th))
+        return terms.total, to_numpy(self._grad), terms
+
+    # --- what every epoch ends with ---------------------------------------------------------
+
+    def _record(
+        self,
+        parts: tuple[float, ...],
+        extra: Mapping[str, float],
+        acc: float,
+        lr: float,
+        t0: float,
+        gradient: Array | None = None,
+    ) -> bool:
+        """Append the epoch to the history, run early stopping and callbacks; True = stop."""
+        h, names = self.history, self.objective.part_names
+        val_loss = val_acc = math.nan
+        if self.val is not None:
+            val_loss, val_acc = self._validate()
+        named = dict(zip(names, parts, strict=True))
+        h.epoch.append(self.epoch)
+        h.train_loss.append(math.fsum(parts))
+        h.train_data.append(parts[0])
+        h.train_decay.append(named.get("decay", 0.0))
+        for name in names[1:]:
+            column = getattr(h, f"train_{name}", None)
+            if name != "decay" and isinstance(column, list):
+                column.append(named[name])
+        for key, value in extra.items():
+            column = getattr(h, key, None)
+            if isinstance(column, list):
+                column.append(value)
+        h.train_accuracy.append(acc)
+        h.val_loss.append(val_loss)
+        h.val_accuracy.append(val_acc)
+        h.learning_rate.append(lr)
+        h.wall_time.append(self.elapsed + (time.perf_counter() - t0))
+        h.steps.append(self.step)
+        self.elapsed = h.wall_time[-1]
+        self.epoch += 1
+        stop = self._early_stopping(val_loss)
+        info = EpochEnd(self.epoch - 1, self.cfg.epochs, self.net, h, gradient)
+        asked = any([hook(info) is True for hook in self.hooks])  # every hook sees every epoch
+        if self.dp is not None:  # every rank stops together, or none does
+            asked = self.dp.sum([float(asked)])[0] > 0
+        if asked:
+            stop = True
+            h.stop_reason = h.stop_reason or "stopped by a callback"
+        every = self.cfg.checkpoint_every
+        if self.checkpoint and every and self.epoch % every == 0:
+            self.save_checkpoint()
+        return stop
+
+    def _validate(self) -> tuple[float, float]:
+        """J and accuracy on the validation examples at the θ the epoch ended with."""
+        v, xp = self.val, self.xp
+        assert v is not None
+        terms = self.objective.value(self.theta, v)
+        n = v.weight(xp)
+        acc = self.objective.accuracy(terms.output, v.y)
+        sums = [terms.parts[0] * n, n, acc * v.m, float(v.m)]
+        if self.dp is not None:
+            sums = self.dp.sum(sums)
+        return sums[0] / sums[1] + math.fsum(terms.parts[1:]), sums[2] / sums[3]
+
+    def _early_stopping(self, val_loss: float) -> bool:
+        patience, h = self.cfg.early_stopping, self.history
+        if patience is None:
+            return False
+        if val_loss < self.best_loss:
+            self.best_loss, self.wait = val_loss, 0
+            self.best_theta = self.xp.asarray(self.theta, copy=True)
+            h.best_epoch = self.epoch - 1
+            return False
+        self.wait += 1
+        if self.wait < patience:
+            return False
+        h.stopped_early = True
+        h.stop_reason = f"validation loss did not improve for {patience} epochs"
+        return True
+
+    def _diverged(self, where: str, good: Array) -> TrainingDiverged:
+        self.theta[...] = good
+        self.finished = True
+        return TrainingDiverged(
+            f"training diverged at {where}: J or its gradient is not finite; the parameters "
+            "were put back to their last finite values. Try a smaller learning_rate.",
+            self.history,
+        )
+
+    def _interrupted(self, unit: str) -> TrainingInterrupted:
+        path = self.save_checkpoint() if self.checkpoint else None
+        self.finished = True
+        return TrainingInterrupted(
+            f"interrupted; the parameters are those after {unit} {self.epoch}"
+            + (f", saved to {path}" if path else ""),
+            self.history,
+            path,
+        )
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def save_checkpoint(self) -> str:
+        """Write the run's state to ``checkpoint`` (rank 0 alone under MPI); its path."""
+        assert self.checkpoint is not None
+        if self.dp is None or self.dp.is_root:
+            save_run(self)
+        return self.checkpoint
+
+    def restore(self, path: str) -> None:
+        """Continue the run stored in the checkpoint at ``path``; every field is checked."""
+        restore_run(self, path)
+
+
+def _updater(xp: Any) -> Callable[[Optimizer, Array, Array, dict[str, Any], float], None]:
+    """The optimizers' own update, in namespace ``xp``."""
+
+    def update(opt: Optimizer, theta: Array, grad: Array, state: dict[str, Any], lr: float) -> None:
+        opt.update(xp, theta, grad, state, lr)
+
+    return update
+
+
+class _Accuracy:
+    """The epoch's count of examples classified right, batch by batch (any namespace)."""
+
+    def __init__(self, objective: Objective, dp: DataParallel | None) -> None:
+        self.objective, self.dp = objective, dp
+        self.correct = 0.0
+        self.local = 0.0
+
+    def add(self, output: Array, y: Array, n: int) -> None:
+        rows = output.shape[0]
+        if rows:
+            self.correct += self.objective.accuracy(output, y) * rows
+        self.local += float(rows)
+
+    def result(self, order: Array | None, seen: int) -> float:
+        correct, local = self.correct, self.local
+        if self.dp is not None:
+            correct, local = self.dp.sum([correct, local])
+        return correct / local if local else math.nan
+
+
+@dataclass(frozen=True)
+class _EpochStart:
+    """What a step-based run looked like when an epoch began."""
+
+    theta: Array
+    state: dict[str, Any]
+    rng: Mapping[str, Any]
+    step: int
+    epoch: int
+
+
+class _NotFinite(Exception):
+    """J was not finite at a step."""
+
+
+def _truncate(history: History, n: int) -> None:
+    """Keep the first n epochs of every per-epoch list."""
+    for value in vars(history).values():
+        if isinstance(value, list):
+            del value[n:]
+
+
+def _copy_state(xp: Any, state: dict[str, Any]) -> dict[str, Any]:
+    return {k: xp.asarray(v, copy=True) if is_array(v) else v for k, v in state.items()}

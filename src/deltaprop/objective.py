@@ -1,0 +1,217 @@
+"""The objective: θ ↦ J(θ)'s parts and ∇J(θ) over a batch. Everything that trains speaks it.
+
+An objective is what an optimizer minimises. It owns a flat parameter vector θ
+(``params``, a network's own, changed in place by training) and, for a batch of
+examples (x⁽ⁱ⁾, y⁽ⁱ⁾) with optional weights wᵢ, gives J's parts and the gradient:
+
+    J(θ) = data(θ) + Σ_k penalty_k(θ),    data(θ) = Σᵢ wᵢ J(θ; x⁽ⁱ⁾,y⁽ⁱ⁾) / Σᵢ wᵢ
+
+(wᵢ = 1 without weights: the seed's average (1/m) Σᵢ). An objective provides
+
+- ``params``, ``n_params``, ``xp``, ``from_host(array)``: θ, its length, its array
+  namespace, and a float64 numpy vector turned into an array like θ;
+- ``part_names``: the names of J's parts, the data term first, e.g. ("data", "decay");
+- ``evaluate(theta, batch, grad) -> Terms``: J's parts at ``theta`` over ``batch``,
+  ∇J written into ``grad`` (an array like θ), and the batch's outputs;
+- ``value(theta, batch) -> Terms``: the same without the gradient (validation);
+- ``accuracy(output, y) -> float``: the fraction classified right, NaN when the
+  objective does not classify;
+- ``separable``: True when the data term is the weighted average above and the
+  penalties do not depend on the examples. Then it also provides
+  ``evaluate_data(theta, batch, grad) -> (data, output)`` (∇ of the data term
+  alone) and ``add_penalty(theta, grad) -> tuple of penalties`` (adds their
+  gradient), so that ``deltaprop.distributed.DataParallel`` can sum the data
+  terms of many processes' shards and add the penalties once.
+
+:class:`NetworkObjective` is the seed's: J(W,b) = (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) +
+(λ/2) Σ W², from ``backprop``. The sparse autoencoder's J + β Σ_j KL(ρ‖ρ̂_j)
+(``deltaprop.autoencoder.SparseObjective``) and scikit-learn's per-batch
+penalty (``deltaprop.sklearn``) are others.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from . import backprop, fastpath
+from ._arrays import Array, Namespace
+from ._validate import check_choice
+from .network import Network
+
+ENGINES = ("auto", "reference", "numpy")
+"""How a network's J and ∇J are computed: "reference" runs ``backprop``'s readable
+functions, "numpy" the numpy engine (``deltaprop.fastpath``), "auto" the numpy
+engine for numpy arrays and the reference for every other namespace."""
+
+
+class Batch(NamedTuple):
+    """Examples: inputs x (m, s₁), targets y (m, s_{n_l}), weights w (m,) or None."""
+
+    x: Array
+    y: Array
+    w: Array | None = None
+
+    @property
+    def m(self) -> int:
+        """The number of examples."""
+        return int(self.x.shape[0])
+
+    def weight(self, xp: Namespace) -> float:
+        """Σᵢ wᵢ, or m without weights."""
+        return float(self.m) if self.w is None else float(xp.sum(self.w))
+
+    def take(self, xp: Namespace, idx: Array) -> Batch:
+        """The rows ``idx``."""
+        w = None if self.w is None else xp.take(self.w, idx, axis=0)
+        return Batch(xp.take(self.x, idx, axis=0), xp.take(self.y, idx, axis=0), w)
+
+
+class Terms(NamedTuple):
+    """J's parts at θ over a batch (floats, named by the objective's ``part_names``)
+    and the batch's outputs; ``extra`` holds figures an objective reports beside them."""
+
+    parts: tuple[float, ...]
+    output: Array
+    extra: dict[str, float] | None = None
+
+    @property
+    def total(self) -> float:
+        """J = the sum of the parts."""
+        return math.fsum(self.parts)
+
+
+class Objective(Protocol):
+    """What training minimises; see the module docstring for the contract."""
+
+    xp: Namespace
+    part_names: tuple[str, ...]
+    separable: bool
+
+    @property
+    def params(self) -> Array: ...
+
+    @property
+    def n_params(self) -> int: ...
+
+    def from_host(self, host: np.ndarray) -> Array: ...
+
+    def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms: ...
+
+    def value(self, theta: Array, batch: Batch) -> Terms: ...
+
+    def accuracy(self, output: Array, y: Array) -> float: ...
+
+
+def accuracy(xp: Any, cost_name: str, out: Array, y: Array) -> float:
+    """Fraction classified right: argmax for softmax outputs, 0.5 threshold for sigmoid ones.
+
+    NaN for costs that are not classification costs.
+    """
+    if cost_name == "cross_entropy":
+        return float(xp.mean(xp.astype(xp.argmax(out, axis=1) == xp.argmax(y, axis=1), out.dtype)))
+    if cost_name == "binary_cross_entropy":
+        return float(xp.mean(xp.astype((out > 0.5) == (y > 0.5), out.dtype)))
+    return math.nan
+
+
+def uses_numpy_engine(xp: Namespace, engine: str) -> bool:
+    """The one dispatch between the definition and the numpy engine."""
+    check_choice("engine", engine, ENGINES, "engine")
+    if engine == "numpy" and xp is not np:
+        raise ValueError(f"engine: 'numpy' computes with numpy arrays, the network uses {xp!r}")
+    return xp is np and engine != "reference"
+
+
+class NetworkObjective:
+    """The seed's J(W,b) = (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) + (λ/2) Σ_l Σ_i Σ_j (W_ji⁽ˡ⁾)².
+
+    Args:
+      net: the network; θ is its ``params``, λ its ``weight_decay`` (read at every
+        evaluation, so a caller may change it between runs).
+      engine: "auto", "reference" or "numpy" (see :data:`ENGINES`).
+
+    >>> import numpy as np
+    >>> net = Network([2, 3, 1], weight_decay=0.1, seed=0)
+    >>> obj = NetworkObjective(net)
+    >>> grad = np.empty(net.n_params)
+    >>> terms = obj.evaluate(net.params, Batch(np.ones((4, 2)), np.zeros((4, 1))), grad)
+    >>> obj.part_names, len(terms.parts), terms.total == net.cost_and_grad(
+    ...     np.ones((4, 2)), np.zeros((4, 1)))[0]
+    (('data', 'decay'), 2, True)
+    """
+
+    part_names: tuple[str, ...] = ("data", "decay")
+    separable = True
+
+    def __init__(self, net: Network, engine: str = "auto") -> None:
+        self.net = net
+        self.xp = net.xp
+        self.fast = uses_numpy_engine(net.xp, engine)
+        self.engine = "numpy" if self.fast else "reference"
+        # Softmax outputs are classified by argmax: the numpy engine counts them per epoch.
+        self.argmax_accuracy = net.cost.name == "cross_entropy"
+        self._work: fastpath.Workspace | None = None
+
+    @property
+    def params(self) -> Array:
+        return self.net.params
+
+    @property
+    def n_params(self) -> int:
+        return self.net.n_params
+
+    def from_host(self, host: np.ndarray) -> Array:
+        return self.net.from_host(host)
+
+    def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
+        """J's two parts (data term, weight decay) and ∇J into ``grad``."""
+        data, decay, out = self._cost_and_grad(theta, batch, grad, self.net.weight_decay)
+        return Terms((float(data), float(decay)), out)
+
+    def evaluate_data(self, theta: Array, batch: Batch, grad: Array) -> tuple[float, Array]:
+        """The data term and its gradient alone (λ = 0), for data-parallel sums."""
+        data, _, out = self._cost_and_grad(theta, batch, grad, 0.0)
+        return float(data), out
+
+    def add_penalty(self, theta: Array, grad: Array) -> tuple[float]:
+        """(λ/2) Σ W², its gradient λW added to the weights' part of ``grad``."""
+        net, lam = self.net, self.net.weight_decay
+        W, _ = self._views(theta)
+        if lam:
+            n_w = net.layout.n_weights
+            grad[:n_w] += lam * theta[:n_w]  # ∂/∂W (λ/2) Σ W² = λW, weights only
+        return (float(backprop.weight_decay(self.xp, W, lam)),)
+
+    def value(self, theta: Array, batch: Batch) -> Terms:
+        """J's parts without the gradient: one forward pass."""
+        net, xp = self.net, self.xp
+        W, b = self._views(theta)
+        trace = backprop.forward(xp, W, b, net.activations, batch.x)
+        data = backprop.data_term(xp, net.cost, trace, batch.y, batch.w)
+        decay = backprop.weight_decay(xp, W, net.weight_decay)
+        return Terms((float(data), float(decay)), trace.output)
+
+    def accuracy(self, output: Array, y: Array) -> float:
+        return accuracy(self.xp, self.net.cost.name, output, y)
+
+    def _views(self, theta: Array) -> tuple[list[Array], list[Array]]:
+        net = self.net
+        return (net.W, net.b) if theta is net.params else net.unpack(theta)
+
+    def _cost_and_grad(
+        self, theta: Array, batch: Batch, grad: Array, lam: float
+    ) -> tuple[Any, Any, Array]:
+        net = self.net
+        W, b = self._views(theta)
+        f, x, y, w = net.activations, batch.x, batch.y, batch.w
+        if not self.fast:
+            dW, db = net.unpack(grad)
+            return backprop.cost_and_grad(self.xp, W, b, f, net.cost, lam, x, y, dW, db, w)
+        work = self._work
+        if work is None or not work.fits(x.shape[0], x.dtype):
+            work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
+        dW, db = work.views(grad, net.unpack)
+        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work)

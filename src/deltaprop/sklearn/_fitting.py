@@ -1,0 +1,399 @@
+"""scikit-learn's training rules on deltaprop's one training loop.
+
+The estimators reproduce ``BaseMultilayerPerceptron`` step for step (same
+initialisation and shuffles from the same ``random_state``, same batches, same
+stopping rules, same warnings), but they train through ``deltaprop.loop.Trainer``
+like everything else. What is scikit-learn's is said here, as the loop's parts:
+
+- the objective, :class:`SklearnObjective`: the network's J with the penalty
+  λ = alpha / Σ_{i∈B} wᵢ of each batch B (scikit-learn scales alpha by the batch);
+- the epoch order: ``sklearn.utils.shuffle`` of the previous order with the
+  estimator's RandomState;
+- the learning rate, :class:`SolverState`: a schedule whose value the epoch's
+  callback changes ("invscaling" after every epoch, "adaptive" on a plateau),
+  carried with the optimizer's state across ``partial_fit`` calls;
+- Adam as scikit-learn writes it, :class:`SklearnAdam`;
+- ``n_iter_no_change``, validation scoring, ``verbose`` and the warnings: the
+  callbacks :func:`stochastic_callback` and :func:`lbfgs_callback`.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import shuffle
+
+from .. import backprop, fastpath
+from .._arrays import Array, Namespace
+from ..history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
+from ..loop import LoopConfig, Trainer
+from ..network import Network
+from ..objective import Batch, NetworkObjective, Terms
+from ..optim import Adam, get_optimizer
+from ..optim.base import Optimizer
+from ._params import Settings
+
+BaseMLP = Any
+"""The estimator being fitted (``_base.BaseMLP``, which imports this module)."""
+
+FTOL = 1e7 * np.finfo(float).eps
+"""scipy's default relative-decrease tolerance for L-BFGS-B (factr = 1e7), which
+scikit-learn leaves in place: it sets only the gradient tolerance, to ``tol``."""
+
+
+@dataclass(frozen=True)
+class Part:
+    """Examples as the network computes with them, and the targets as the user gave them."""
+
+    x: np.ndarray  # inputs, network dtype
+    Y: np.ndarray  # encoded targets, (m, s_nl), network dtype
+    y: Any  # targets as given (labels for a classifier), for scores
+    w: np.ndarray | None  # example weights, network dtype
+
+    @property
+    def weight_sum(self) -> float:
+        return float(self.x.shape[0] if self.w is None else self.w.sum())
+
+    @property
+    def batch(self) -> Batch:
+        return Batch(self.x, self.Y, self.w)
+
+
+class SklearnObjective(NetworkObjective):
+    """J_B(W,b) = data term over B + (λ_B/2) Σ W², λ_B = alpha / Σ_{i∈B} wᵢ, per batch B."""
+
+    def __init__(self, net: Network, cfg: Settings) -> None:
+        super().__init__(net)
+        self.cfg = cfg
+
+    def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
+        lam = self.cfg.lam(batch.weight(np))
+        data, decay, out = self._cost_and_grad(theta, batch, grad, lam)
+        return Terms((float(data), float(decay)), out)
+
+    def value(self, theta: Array, batch: Batch) -> Terms:
+        net = self.net
+        W, b = self._views(theta)
+        trace = backprop.forward(np, W, b, net.activations, batch.x)
+        data = backprop.data_term(np, net.cost, trace, batch.y, batch.w)
+        decay = backprop.weight_decay(np, W, self.cfg.lam(batch.weight(np)))
+        return Terms((float(data), float(decay)), trace.output)
+
+
+@dataclass(frozen=True)
+class SklearnAdam:
+    """scikit-learn's Adam: Kingma & Ba's "efficient" form of Algorithm 1.
+
+    θ −= α √(1 − β₂ᵗ) / (1 − β₁ᵗ) · m / (√v + ε) is deltaprop's Adam,
+    θ −= α m̂ / (√v̂ + ε'), with ε' = ε / √(1 − β₂ᵗ); so ``epsilon`` keeps
+    scikit-learn's meaning, step for step.
+    """
+
+    adam: Adam
+
+    name = "adam"
+
+    def init(self, xp: Namespace, theta: Array) -> dict[str, Any]:
+        return self.adam.init(xp, theta)
+
+    def update(
+        self, xp: Namespace, theta: Array, grad: Array, state: dict[str, Any], lr: float
+    ) -> None:
+        t = state["t"] + 1
+        adam = replace(self.adam, eps=self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t))
+        fastpath.update(adam, theta, grad, state, lr)
+
+    def config(self) -> dict[str, Any]:
+        return {**self.adam.config(), "form": "scikit-learn"}
+
+
+@dataclass
+class SolverState:
+    """What a stochastic solver carries from one epoch, or one partial_fit, to the next.
+
+    It is also the run's learning-rate schedule: α is ``learning_rate``, whatever
+    the epoch, and the callbacks change it between epochs.
+    """
+
+    optimizer: Optimizer
+    state: dict[str, Any]
+    learning_rate: float
+
+    def __call__(self, epoch: int) -> float:
+        return self.learning_rate
+
+    def config(self) -> dict[str, Any]:
+        return {"name": "scikit-learn", "lr": self.learning_rate}
+
+
+def new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
+    """deltaprop's optimizer for scikit-learn's solver settings, with a fresh state."""
+    opt: Optimizer
+    if cfg.solver == "adam":
+        adam = get_optimizer("adam", beta1=cfg.beta_1, beta2=cfg.beta_2, eps=cfg.epsilon)
+        assert isinstance(adam, Adam)
+        opt = SklearnAdam(adam)
+    elif cfg.momentum > 0:
+        opt = get_optimizer(
+            "nesterov" if cfg.nesterovs_momentum else "momentum", momentum=cfg.momentum
+        )
+    else:
+        opt = get_optimizer("sgd")
+    return SolverState(opt, opt.init(np, theta), cfg.learning_rate_init)
+
+
+# --- stochastic solvers ------------------------------------------------------------------------
+
+
+def fit_stochastic(
+    est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState, incremental: bool
+) -> None:
+    """scikit-learn's epochs of mini-batch updates, as one run of deltaprop's loop."""
+    net = est.network_
+    theta = net.params
+    if not incremental or getattr(est, "_solver", None) is None:
+        est._solver = new_solver(cfg, theta)
+    solver = est._solver
+    assert solver is not None
+    if cfg.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    train, val = data, None
+    if cfg.early_stopping:
+        train, val = split(est, cfg, data, rs)
+        if est.validation_scores_ is None:  # a warm start after a fit without early stopping
+            est.validation_scores_, est.val_loss_curve_ = [], []
+            est.best_validation_score_ = -math.inf
+    m = train.x.shape[0]
+    if cfg.batch_size is None:
+        batch_size = min(200, m)
+    else:
+        if cfg.batch_size > m:
+            warnings.warn(
+                "Got `batch_size` less than 1 or larger than sample size. "
+                "It is going to be clipped",
+                stacklevel=5,
+            )
+        batch_size = min(cfg.batch_size, m)
+    order = np.arange(m)
+
+    def epoch_order(rng: np.random.Generator, m: int) -> np.ndarray | None:
+        nonlocal order
+        if not cfg.shuffle:
+            return None
+        order = shuffle(order, random_state=rs)
+        return order
+
+    loop = LoopConfig(
+        optimizer=solver.optimizer.name,
+        schedule=solver,
+        opt=solver.optimizer,
+        epochs=1 if incremental else cfg.max_iter,
+        batch_size=batch_size,
+        checkpoint_every=0,
+        skip_empty=True,
+    )
+    objective = SklearnObjective(net, cfg)
+    est.n_iter_ = 0
+    run = Trainer(
+        objective,
+        train.batch,
+        loop,
+        rng=np.random.default_rng(0),  # unused: the order comes from ``rs``
+        net=net,
+        callbacks=[
+            lambda info: stochastic_callback(est, cfg, objective, val, m, incremental, info)
+        ],
+        order=epoch_order,
+        state=solver.state,
+    )
+    try:
+        run.run()
+    except TrainingDiverged:
+        raise TrainingDiverged(
+            f"training diverged in epoch {est.n_iter_ + 1}: J or its gradient is not finite; "
+            "the parameters were put back to where the epoch started (loss_curve_ holds the "
+            "epochs before). Try a smaller learning_rate_init, or scale the data.",
+            History(stop_reason="diverged"),
+        ) from None
+    except TrainingInterrupted:
+        warnings.warn("Training interrupted by user.", stacklevel=4)
+    finally:
+        run.close()
+    if cfg.early_stopping:
+        theta[...] = est._best_theta
+
+
+def stochastic_callback(
+    est: BaseMLP,
+    cfg: Settings,
+    objective: SklearnObjective,
+    val: Part | None,
+    m: int,
+    incremental: bool,
+    info: EpochEnd,
+) -> bool:
+    """After each epoch, scikit-learn's bookkeeping and stopping rules; True stops."""
+    solver = est._solver
+    assert solver is not None
+    est.loss_ = info.history.train_loss[-1]
+    est.n_iter_ += 1
+    est.t_ += m
+    est.loss_curve_.append(est.loss_)
+    if cfg.verbose:
+        print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
+    update_no_improvement_count(est, cfg, objective, val)
+    if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
+        solver.learning_rate = cfg.learning_rate_init / (est.t_ + 1) ** cfg.power_t
+    if est._no_improvement_count > cfg.n_iter_no_change and plateau(est, cfg):
+        return True
+    if not incremental and est.n_iter_ == cfg.max_iter:
+        warnings.warn(
+            f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return False
+
+
+def plateau(est: BaseMLP, cfg: Settings) -> bool:
+    """No improvement for n_iter_no_change epochs: stop, or ("adaptive") divide α by 5."""
+    solver = est._solver
+    assert solver is not None
+    what = "Validation score" if cfg.early_stopping else "Training loss"
+    msg = (
+        f"{what} did not improve more than tol={cfg.tol:f} "
+        f"for {cfg.n_iter_no_change} consecutive epochs."
+    )
+    adaptive = cfg.solver == "sgd" and cfg.learning_rate == "adaptive"
+    if adaptive and solver.learning_rate > 1e-6:
+        solver.learning_rate /= 5.0
+        est._no_improvement_count = 0
+        if cfg.verbose:
+            print(f"{msg} Setting learning rate to {solver.learning_rate:f}")
+        return False
+    if cfg.verbose:
+        print(f"{msg}{' Learning rate too small.' if adaptive else ''} Stopping.")
+    return True
+
+
+def split(est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState) -> tuple[Part, Part]:
+    """scikit-learn's hold-out split: stratified for one-output classifiers."""
+    stratify = None if est._regression or data.Y.shape[1] != 1 else data.Y > 0.5
+    arrays = [data.x, data.Y, data.y] + ([] if data.w is None else [data.w])
+    parts = train_test_split(
+        *arrays, random_state=rs, test_size=cfg.validation_fraction, stratify=stratify
+    )
+    if parts[1].shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size "
+            "of your dataset."
+        )
+    x_train, x_val, Y_train, Y_val, y_train, y_val, *weights = parts
+    w_train, w_val = weights if weights else (None, None)
+    return Part(x_train, Y_train, y_train, w_train), Part(x_val, Y_val, y_val, w_val)
+
+
+def update_no_improvement_count(
+    est: BaseMLP, cfg: Settings, objective: SklearnObjective, val: Part | None
+) -> None:
+    """The training loss's (or, with early stopping, the validation score's) plateau count."""
+    if val is None:
+        best = math.inf if est.best_loss_ is None else est.best_loss_
+        if est.loss_curve_[-1] > best - cfg.tol:
+            est._no_improvement_count += 1
+        else:
+            est._no_improvement_count = 0
+        if est.loss_curve_[-1] < best:
+            est.best_loss_ = est.loss_curve_[-1]
+        return
+    net = est.network_
+    terms = objective.value(net.params, val.batch)
+    out = terms.output
+    score = est._score_output(out, val.y, val.w) if np.all(np.isfinite(out)) else math.nan
+    assert est.validation_scores_ is not None and est.val_loss_curve_ is not None
+    est.validation_scores_.append(score)
+    est.val_loss_curve_.append(terms.parts[0] + terms.parts[1])
+    if cfg.verbose:
+        print(f"Validation score: {score:f}")
+    best_score = est.best_validation_score_
+    assert best_score is not None
+    if score < best_score + cfg.tol:
+        est._no_improvement_count += 1
+    else:
+        est._no_improvement_count = 0
+    if score > best_score:
+        est.best_validation_score_ = score
+        est._best_theta = np.array(net.params, copy=True)
+
+
+# --- L-BFGS ------------------------------------------------------------------------------------
+
+
+def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
+    """L-BFGS on the full-batch J(θ), stopping by scikit-learn's two tests.
+
+    scikit-learn runs scipy's L-BFGS-B with gtol = ``tol`` and scipy's default
+    ftol; the callback applies both tests, so ``tol`` keeps its meaning:
+    stop when max |∂J/∂θ| ≤ tol or when J's relative decrease
+    (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol.
+    """
+    net = est.network_
+    objective = SklearnObjective(net, cfg)
+    batch = data.batch
+    previous = [objective.value(net.params, batch).total]  # J(θ₀)
+    converged = [False]
+
+    def callback(info: EpochEnd) -> bool:
+        J = info.history.train_loss[-1]
+        est.n_iter_ += 1
+        est.loss_curve_.append(J)
+        if cfg.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {J:.8f}")
+        J_prev, previous[0] = previous[0], J
+        assert info.gradient is not None
+        small_gradient = float(np.max(np.abs(info.gradient))) <= cfg.tol
+        small_decrease = J_prev - J <= FTOL * max(abs(J_prev), abs(J), 1.0)
+        converged[0] = bool(small_gradient or small_decrease)
+        return converged[0]
+
+    loop = LoopConfig(
+        optimizer="lbfgs",
+        schedule=None,
+        opt=None,
+        epochs=cfg.max_iter,
+        max_steps=cfg.max_fun,
+        checkpoint_every=0,
+        tol=0.0,
+    )
+    est.n_iter_ = 0
+    run = Trainer(
+        objective, batch, loop, rng=np.random.default_rng(0), net=net, callbacks=[callback]
+    )
+    try:
+        history = run.run()
+    except TrainingDiverged:
+        raise TrainingDiverged(
+            f"L-BFGS diverged in iteration {est.n_iter_ + 1}: J or its gradient is not "
+            "finite; the parameters were put back to the last iterate. Try scaling the data.",
+            History(stop_reason="diverged"),
+        ) from None
+    finally:
+        run.close()
+    est.loss_ = previous[0]
+    est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+    if not (converged[0] or history.stop_reason.startswith("converged")):
+        warnings.warn(
+            f"lbfgs failed to converge after {est.n_iter_} iteration(s): "
+            f"{history.stop_reason}\n"
+            f"Increase the number of iterations (max_iter={cfg.max_iter}) or max_fun, "
+            "or scale the data.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
