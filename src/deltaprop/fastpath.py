@@ -224,6 +224,7 @@ def cost_and_grad(
     db: Sequence[np.ndarray],
     sample_weight: np.ndarray | None = None,
     work: Workspace | None = None,
+    kernels: Sequence[Kernels | None] | None = None,
 ) -> tuple[Any, Any, np.ndarray]:
     """:func:`backprop.cost_and_grad` for numpy arrays: the same equations, fewer passes.
 
@@ -241,10 +242,13 @@ def cost_and_grad(
     - a hidden activation with kernels in :data:`KERNELS` is applied in place
       over z, and δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾) ⊙ f′ takes f′ from a.
 
-    ``work`` is made for this call when missing or too small. Returns what
+    ``work`` is made for this call when missing or too small; ``kernels`` are
+    ``KERNELS.get(f[k])`` for every k, looked up here when not given. Returns what
     ``backprop.cost_and_grad`` returns; the output array is new, not ``work``'s.
     """
     m, L = x.shape[0], len(W)
+    if kernels is None:
+        kernels = [KERNELS.get(act) for act in f]
     if work is None or not work.fits(m, x.dtype):
         work = Workspace([x.shape[1], *(w.shape[0] for w in W)], m, x.dtype)
     a: list[np.ndarray] = [x]  # a[k]: layer k + 1
@@ -252,9 +256,9 @@ def cost_and_grad(
     for k in range(L - 1):
         z = np.matmul(a[k], W[k].T, out=work.z[k + 1][:m])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ a⁽ˡ⁾ …
         np.add(z, b[k], out=z)  # … + b⁽ˡ⁾
-        kernels = KERNELS.get(f[k])
-        if kernels is not None:
-            kernels.f_into(z, z)  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z
+        kern = kernels[k]
+        if kern is not None:
+            kern.f_into(z, z)  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z
             a.append(z)
         else:
             z_kept[k + 1] = z
@@ -287,9 +291,9 @@ def cost_and_grad(
         if k == 0:
             break
         back = np.dot(delta, W[k], out=work.delta[k][:m])  # Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾
-        kernels, z_k = KERNELS.get(f[k - 1]), z_kept[k]
-        if z_k is None and kernels is not None:
-            kernels.mul_fprime(back, a[k])  # ⊙ f′(z⁽ˡ⁾), from a⁽ˡ⁾
+        kern, z_k = kernels[k - 1], z_kept[k]
+        if z_k is None and kern is not None:
+            kern.mul_fprime(back, a[k])  # ⊙ f′(z⁽ˡ⁾), from a⁽ˡ⁾
         else:
             back *= f[k - 1].fprime(np, z_k, a[k])  # ⊙ f′(z⁽ˡ⁾)
         delta = back

@@ -365,7 +365,7 @@ class Trainer:
             val_loss, val_acc = self._validate()
         named = dict(zip(names, parts, strict=True))
         h.epoch.append(self.epoch)
-        h.train_loss.append(math.fsum(parts))
+        h.train_loss.append(sum(parts))
         h.train_data.append(parts[0])
         h.train_decay.append(named.get("decay", 0.0))
         for name in names[1:]:
@@ -407,7 +407,7 @@ class Trainer:
         sums = [terms.parts[0] * n, n, acc * v.m, float(v.m)]
         if self.dp is not None:
             sums = self.dp.sum(sums)
-        return sums[0] / sums[1] + math.fsum(terms.parts[1:]), sums[2] / sums[3]
+        return sums[0] / sums[1] + sum(terms.parts[1:]), sums[2] / sums[3]
 
     def _early_stopping(self, val_loss: float) -> bool:
         patience, h = self.cfg.early_stopping, self.history

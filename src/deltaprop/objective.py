@@ -80,7 +80,7 @@ class Terms(NamedTuple):
     @property
     def total(self) -> float:
         """J = the sum of the parts."""
-        return math.fsum(self.parts)
+        return sum(self.parts)
 
 
 class Objective(Protocol):
@@ -154,6 +154,8 @@ class NetworkObjective:
         # Softmax outputs are classified by argmax: the numpy engine counts them per epoch.
         self.argmax_accuracy = net.cost.name == "cross_entropy"
         self._work: fastpath.Workspace | None = None
+        self._f = net.activations  # f[k], and the numpy engine's kernels for each
+        self._kernels = [fastpath.KERNELS.get(act) for act in self._f]
 
     @property
     def params(self) -> Array:
@@ -206,7 +208,7 @@ class NetworkObjective:
     ) -> tuple[Any, Any, Array]:
         net = self.net
         W, b = self._views(theta)
-        f, x, y, w = net.activations, batch.x, batch.y, batch.w
+        f, x, y, w = self._f, batch.x, batch.y, batch.w
         if not self.fast:
             dW, db = net.unpack(grad)
             return backprop.cost_and_grad(self.xp, W, b, f, net.cost, lam, x, y, dW, db, w)
@@ -214,4 +216,4 @@ class NetworkObjective:
         if work is None or not work.fits(x.shape[0], x.dtype):
             work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
         dW, db = work.views(grad, net.unpack)
-        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work)
+        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, self._kernels)
