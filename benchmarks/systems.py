@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from harness import Measured, Run, System, gemm_limit, ratio_table, take_turns, timed
+from harness import Measured, Run, System, Target, gemm_limit, ratio_table, take_turns, timed
 
 import deltaprop as dp
 
@@ -109,8 +109,12 @@ def unpack(spec: Spec, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.nda
 # --- deltaprop -------------------------------------------------------------------------------
 
 
-def deltaprop_system(spec: Spec, xp: Any = None) -> System:
-    """``dp.train`` on the spec (``xp="torch"`` for deltaprop's torch array backend)."""
+def deltaprop_system(spec: Spec, xp: Any = None, engine: str = "auto") -> System:
+    """``dp.train`` on the spec (``xp="torch"`` for deltaprop's torch array backend).
+
+    ``engine="reference"`` trains numpy arrays through backprop's readable functions
+    instead of the numpy engine (``deltaprop.fastpath``): the fenced code's gain.
+    """
     Y = spec.onehot
 
     def system(warmup: bool) -> Run:
@@ -125,8 +129,9 @@ def deltaprop_system(spec: Spec, xp: Any = None) -> System:
                 "momentum": spec.momentum,
                 "batch_size": spec.batch,
             }
+        objective = dp.NetworkObjective(net, engine=engine)
         seconds, hist = timed(
-            lambda: dp.train(net, spec.X, Y, epochs=units, seed=spec.seed, **kwargs)
+            lambda: dp.train(objective, spec.X, Y, epochs=units, seed=spec.seed, **kwargs)
         )
         theta = np.array(net.params, dtype=np.float64)
         if spec.optimizer == "lbfgs":  # per evaluation of J and ∇J
@@ -309,6 +314,16 @@ class Comparison:
     table: str
 
 
+GENERIC = "deltaprop generic"
+"""The name of deltaprop's reference engine in the tables (see :func:`engine_target`)."""
+
+
+def engine_target(workload: str, result: Comparison) -> Target:
+    """fast ÷ generic: the numpy engine's time over the reference engine's, to stay below 1."""
+    fast, generic = result.measured["deltaprop"].median, result.measured[GENERIC].median
+    return Target(workload, "fast ÷ generic engine", 1.0, fast / generic)
+
+
 def compare(
     key: str,
     title: str,
@@ -316,19 +331,23 @@ def compare(
     reps: int,
     *,
     extra: dict[str, System] | None = None,
+    generic: bool = False,
     gemm: bool = True,
     log: Any = print,
 ) -> Comparison:
     """Time deltaprop, scikit-learn and PyTorch (and ``extra`` systems) on ``spec``.
 
     Adds the GEMM limit of the spec's shapes, scores every final θ with
-    :func:`final_loss`, and builds the ratio table.
+    :func:`final_loss`, and builds the ratio table. With ``generic``, deltaprop's
+    reference engine runs too, as :data:`GENERIC`.
     """
     systems: dict[str, System] = {
         "deltaprop": deltaprop_system(spec),
         "scikit-learn": sklearn_system(spec),
         "PyTorch": torch_system(spec),
     }
+    if generic:
+        systems[GENERIC] = deltaprop_system(spec, engine="reference")
     systems.update(extra or {})
     if gemm:
         if spec.optimizer == "lbfgs":  # one full-batch evaluation per unit

@@ -5,10 +5,10 @@ training examples, the configuration, the history so far. ``run_epoch()`` runs
 one epoch — for a step-based optimizer, one pass over the (shuffled) examples
 in mini-batches, one update θ := θ + Δθ(∇J) each; for L-BFGS, one iteration —
 and records it; ``run()`` runs epochs until the run is finished. A caller that
-holds the trainer (the playground) can advance it an epoch, or with
-``epoch_steps``, a step at a time. ``deltaprop.train`` builds a trainer and
-runs it to the end; so do the autoencoders and the scikit-learn estimators, with
-their own objectives, orders and callbacks.
+holds the trainer (the playground) can advance it an epoch at a time, or with
+``step_once()`` one update at a time (the step that ends an epoch records it).
+``deltaprop.train`` builds a trainer and runs it to the end; so do the autoencoders
+and the scikit-learn estimators, with their own objectives, orders and callbacks.
 
 Per epoch the loop records J's parts (the mean over the epoch's batches, at the
 θ each batch's update started from; for L-BFGS, at the iterate), accuracy,
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -32,11 +32,11 @@ import numpy as np
 from . import fastpath
 from ._arrays import Array, to_numpy
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
-from .objective import Batch, Objective, Terms
+from .objective import AccuracyCount, Batch, Objective, Terms
 from .optim import Schedule
 from .optim.base import Optimizer
 from .optim.lbfgs import LbfgsSteps, NonFinite
-from .runstate import is_array, restore_run, save_run
+from .runstate import EpochStart, copy_state, restore_run, save_run, truncate
 
 if TYPE_CHECKING:
     from .distributed import DataParallel
@@ -126,7 +126,9 @@ class Trainer:
             if state is not None
             else ({} if cfg.opt is None else cfg.opt.init(self.xp, self.theta))
         )
-        self.history = history if history is not None else History()
+        if history is None:  # an objective may keep columns of its own (new_history)
+            history = getattr(objective, "new_history", History)()
+        self.history = history
         self.epoch = 0  # the next epoch to run
         self.step = 0
         self.best_loss = math.inf
@@ -135,8 +137,9 @@ class Trainer:
         self.elapsed = 0.0
         self.finished = False
         self._grad = self.xp.empty_like(self.theta)
-        self._previous: _EpochStart | None = None
+        self._previous: EpochStart | None = None
         self._lbfgs: LbfgsSteps | None = None
+        self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
         # The numpy engine's mini-batch gathering, updates and accuracy count, or the
         # readable ones: the loop's one dispatch.
         self._fast = bool(getattr(objective, "fast", False)) and dp is None
@@ -153,20 +156,45 @@ class Trainer:
         return self.history
 
     def run_epoch(self) -> bool:
-        """Run one epoch (for L-BFGS, one iteration); False once the run is finished."""
+        """Run (the rest of) one epoch — for L-BFGS, one iteration; True while epochs remain."""
+        while self.step_once() and self._epoch_run is not None:
+            pass
+        return not self.finished
+
+    def step_once(self) -> bool:
+        """One update (for L-BFGS, one iteration): True if it made one, False when none is left.
+
+        The step that ends an epoch also records it (history, early stopping,
+        callbacks, checkpoint), so stepping through a run records what running it does.
+        """
         if self.finished:
             return False
+        if self._epoch_run is None:
+            if self._budget_spent():
+                return self.finish()
+            self._epoch_run = self._lbfgs_epoch() if self.cfg.opt is None else self._steps_epoch()
+        epoch = self.epoch
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                next(self._epoch_run)
+                return True
+            except StopIteration as done:
+                self._epoch_run = None
+                if done.value or self._budget_spent():
+                    self.finish()
+        return self.epoch > epoch  # the epoch's last step, recorded with it
+
+    def _budget_spent(self) -> bool:
+        """Whether the epoch budget (or max_steps, for a step-based run) is used up."""
         cfg = self.cfg
         if self.epoch >= cfg.epochs:
-            return self.finish()
-        if cfg.max_steps is not None and self.step >= cfg.max_steps and cfg.opt is not None:
-            self.history.stop_reason = f"max_steps={cfg.max_steps} reached"
-            return self.finish()
-        with np.errstate(over="ignore", invalid="ignore"):
-            stop = self._lbfgs_epoch() if cfg.opt is None else self._steps_epoch()
-        if stop:
-            self.finish()
-        return not self.finished
+            return True
+        if cfg.opt is not None and cfg.max_steps is not None and self.step >= cfg.max_steps:
+            self.history.stop_reason = (
+                self.history.stop_reason or f"max_steps={cfg.max_steps} reached"
+            )
+            return True
+        return False
 
     def close(self) -> None:
         """Stop what still runs (L-BFGS's worker) and close the callbacks that can be."""
@@ -190,13 +218,10 @@ class Trainer:
 
     # --- step-based optimizers ------------------------------------------------------------
 
-    def epoch_steps(self) -> Iterator[tuple[Terms, Batch, int]]:
-        """The current epoch's updates, one per mini-batch.
-
-        Yields, after each update, the batch's J's parts (at the θ the update started
-        from), the batch (this rank's rows of it) and its size in the global set.
-        Nothing is recorded: ``run_epoch`` records the epoch that this generator runs.
-        """
+    def _updates(self) -> Iterator[tuple[Terms, Batch, int, bool]]:
+        """The epoch's updates, one per mini-batch: after each, the batch's J's parts (at the
+        θ the update started from), the batch (this rank's rows), its global size, and
+        whether it was the epoch's last."""
         cfg, xp, theta, grad = self.cfg, self.xp, self.theta, self._grad
         assert cfg.opt is not None and cfg.schedule is not None
         m = self.m_global
@@ -222,17 +247,19 @@ class Trainer:
                 raise _NotFinite
             update(cfg.opt, theta, grad, self.state, lr)
             self.step += 1
-            yield terms, batch, min(bs, m - first)
-            if cfg.max_steps is not None and self.step >= cfg.max_steps:
+            limit = cfg.max_steps is not None and self.step >= cfg.max_steps
+            yield terms, batch, min(bs, m - first), limit or first + bs >= m
+            if limit:
                 return
 
-    def _steps_epoch(self) -> bool:
+    def _steps_epoch(self) -> Generator[None, None, bool]:
+        """One epoch of updates, yielding after each but the last; returns whether to stop."""
         t0 = time.perf_counter()
         assert self.cfg.schedule is not None
         lr = self.cfg.schedule(self.epoch)
-        start = _EpochStart(
+        start = EpochStart(
             self.xp.asarray(self.theta, copy=True),
-            _copy_state(self.xp, self.state),
+            copy_state(self.xp, self.state),
             self.rng.bit_generator.state,
             self.step,
             self.epoch,
@@ -243,13 +270,15 @@ class Trainer:
             extra: dict[str, float] = {}
             seen = 0
             try:
-                for terms, batch, n in self.epoch_steps():
+                for terms, batch, n, last in self._updates():
                     for k, part in enumerate(terms.parts):
                         sums[k] += part * n
                     for key, value in (terms.extra or {}).items():
                         extra[key] = extra.get(key, 0.0) + value * n
                     count.add(terms.output, batch.y, n)
                     seen += n
+                    if not last:
+                        yield
             except _NotFinite:
                 # J was finite where this epoch started, unless it failed at the epoch's
                 # first step: then go back to where the previous one started.
@@ -265,18 +294,18 @@ class Trainer:
                 self.theta[...] = start.theta
                 self.state, self.step = start.state, start.step
                 self.rng.bit_generator.state = start.rng
-                _truncate(self.history, self.epoch)
+                truncate(self.history, self.epoch)
             raise self._interrupted("epoch") from None
         self._previous = start
         return stop
 
-    def _counter(self) -> _Accuracy | fastpath.ArgmaxCount:
+    def _counter(self) -> AccuracyCount | fastpath.ArgmaxCount:
         """The epoch's accuracy count: the numpy engine's for softmax outputs."""
         if self._fast and getattr(self.objective, "argmax_accuracy", False):
             if self._labels is None:
                 self._labels = np.argmax(self.data.y, axis=1)
             return fastpath.ArgmaxCount(self._labels)
-        return _Accuracy(self.objective, self.dp)
+        return AccuracyCount(self.objective, self.dp)
 
     def _batch(self, order: Array | None, first: int, bs: int) -> Batch:
         """This rank's rows of the mini-batch order[first : first + bs] (all rows: None)."""
@@ -299,7 +328,9 @@ class Trainer:
 
     # --- L-BFGS ---------------------------------------------------------------------------
 
-    def _lbfgs_epoch(self) -> bool:
+    def _lbfgs_epoch(self) -> Generator[None, None, bool]:
+        """One L-BFGS iteration (a generator that yields nothing); returns whether to stop."""
+        yield from ()
         objective, theta = self.objective, self.theta
         if self._lbfgs is None:
             self._lbfgs = LbfgsSteps(
@@ -467,48 +498,5 @@ def _updater(xp: Any) -> Callable[[Optimizer, Array, Array, dict[str, Any], floa
     return update
 
 
-class _Accuracy:
-    """The epoch's count of examples classified right, batch by batch (any namespace)."""
-
-    def __init__(self, objective: Objective, dp: DataParallel | None) -> None:
-        self.objective, self.dp = objective, dp
-        self.correct = 0.0
-        self.local = 0.0
-
-    def add(self, output: Array, y: Array, n: int) -> None:
-        rows = output.shape[0]
-        if rows:
-            self.correct += self.objective.accuracy(output, y) * rows
-        self.local += float(rows)
-
-    def result(self, order: Array | None, seen: int) -> float:
-        correct, local = self.correct, self.local
-        if self.dp is not None:
-            correct, local = self.dp.sum([correct, local])
-        return correct / local if local else math.nan
-
-
-@dataclass(frozen=True)
-class _EpochStart:
-    """What a step-based run looked like when an epoch began."""
-
-    theta: Array
-    state: dict[str, Any]
-    rng: Mapping[str, Any]
-    step: int
-    epoch: int
-
-
 class _NotFinite(Exception):
     """J was not finite at a step."""
-
-
-def _truncate(history: History, n: int) -> None:
-    """Keep the first n epochs of every per-epoch list."""
-    for value in vars(history).values():
-        if isinstance(value, list):
-            del value[n:]
-
-
-def _copy_state(xp: Any, state: dict[str, Any]) -> dict[str, Any]:
-    return {k: xp.asarray(v, copy=True) if is_array(v) else v for k, v in state.items()}

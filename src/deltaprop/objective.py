@@ -16,6 +16,9 @@ examples (x⁽ⁱ⁾, y⁽ⁱ⁾) with optional weights wᵢ, gives J's parts an
 - ``value(theta, batch) -> Terms``: the same without the gradient (validation);
 - ``accuracy(output, y) -> float``: the fraction classified right, NaN when the
   objective does not classify;
+- optionally ``new_history()``: a ``History`` (subclass) with a column
+  ``train_<part>`` for each part beyond data and decay, and one for each key of
+  ``Terms.extra``;
 - ``separable``: True when the data term is the weighted average above and the
   penalties do not depend on the examples. Then it also provides
   ``evaluate_data(theta, batch, grad) -> (data, output)`` (∇ of the data term
@@ -217,3 +220,27 @@ class NetworkObjective:
             work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
         dW, db = work.views(grad, net.unpack)
         return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, self._kernels)
+
+
+class AccuracyCount:
+    """An epoch's count of examples classified right, batch by batch (any namespace).
+
+    ``dp`` (a ``deltaprop.distributed.DataParallel`` or None) sums the counts over ranks.
+    """
+
+    def __init__(self, objective: Objective, dp: Any) -> None:
+        self.objective, self.dp = objective, dp
+        self.correct = 0.0
+        self.local = 0.0
+
+    def add(self, output: Array, y: Array, n: int) -> None:
+        rows = output.shape[0]
+        if rows:
+            self.correct += self.objective.accuracy(output, y) * rows
+        self.local += float(rows)
+
+    def result(self, order: Array | None, seen: int) -> float:
+        correct, local = self.correct, self.local
+        if self.dp is not None:
+            correct, local = self.dp.sum([correct, local])
+        return correct / local if local else math.nan

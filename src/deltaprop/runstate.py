@@ -11,11 +11,13 @@ memory from the checkpoint's θ.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ._arrays import to_numpy
+from ._arrays import Array, to_numpy
 from .history import History
 
 Trainer = Any
@@ -139,3 +141,25 @@ def _checked_state(path: str, state: dict[str, Any], rng: np.random.Generator) -
         raise bad("rng", f"the state of a {type(rng.bit_generator).__name__} generator") from None
     out["rng"] = probe.bit_generator.state
     return out
+
+
+@dataclass(frozen=True)
+class EpochStart:
+    """What a step-based run looked like when an epoch began: where to go back to."""
+
+    theta: Array
+    state: dict[str, Any]
+    rng: Mapping[str, Any]
+    step: int
+    epoch: int
+
+
+def truncate(history: History, n: int) -> None:
+    """Keep the first n epochs of every per-epoch list."""
+    for value in vars(history).values():
+        if isinstance(value, list):
+            del value[n:]
+
+
+def copy_state(xp: Any, state: dict[str, Any]) -> dict[str, Any]:
+    return {k: xp.asarray(v, copy=True) if is_array(v) else v for k, v in state.items()}

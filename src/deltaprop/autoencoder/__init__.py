@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from .cost import (
+    SparseObjective,
     SparseTerms,
     autoencoder_network,
     check_autoencoder,
@@ -50,6 +51,7 @@ __all__ = [
     "PretrainedLayer",
     "SparseAutoencoder",
     "SparseHistory",
+    "SparseObjective",
     "SparseTerms",
     "StackedResult",
     "autoencoder_network",

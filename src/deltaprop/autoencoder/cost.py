@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -42,6 +42,7 @@ from .._validate import check_real
 from ..activations import Activation
 from ..costs import Cost
 from ..gradcheck import GradientCheck, check_gradient, float64_copy
+from ..history import History
 from ..network import Network
 from ..objective import Batch, Terms
 
@@ -232,6 +233,22 @@ def check_sparsity(sparsity_target: Any, beta: Any) -> tuple[float, float]:
     return rho, check_real("beta", beta, low=0.0)
 
 
+@dataclass
+class SparseHistory(History):
+    """A :class:`~deltaprop.training.History` with the sparsity penalty and ρ̂ added.
+
+    One entry per L-BFGS iteration: ``train_loss`` is J_sparse, ``train_data``
+    the reconstruction term (1/m) Σᵢ ½‖h(x⁽ⁱ⁾) − x⁽ⁱ⁾‖², ``train_decay`` (λ/2) Σ W²,
+    ``train_sparsity`` β Σ_j KL(ρ ‖ ρ̂_j), ``mean_activation`` the mean over hidden
+    units of ρ̂_j, and ``steps`` the evaluations of J_sparse so far. Accuracies,
+    validation figures and learning rates are NaN: there are none.
+    """
+
+    train_sparsity: list[float] = field(default_factory=list)
+    mean_activation: list[float] = field(default_factory=list)
+    converged: bool = False
+
+
 class SparseObjective:
     """J_sparse(W,b) = J(W,b) + β Σ_j KL(ρ ‖ ρ̂_j) as an objective (``deltaprop.objective``).
 
@@ -268,6 +285,10 @@ class SparseObjective:
 
     def from_host(self, host: np.ndarray) -> Array:
         return self.net.from_host(host)
+
+    def new_history(self) -> SparseHistory:
+        """The history a run of this objective fills: J's three parts and ρ̂ per epoch."""
+        return SparseHistory()
 
     def float64(self) -> SparseObjective:
         """The same objective over a float64 copy of the network (for gradient checks)."""

@@ -9,32 +9,17 @@ progress as every other run, and nothing here prints.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .._validate import check_count
-from ..history import Callback, History
+from ..history import Callback
 from ..network import Network
 from ..training import trainer
-from .cost import SparseObjective
+from .cost import SparseHistory, SparseObjective
 
-
-@dataclass
-class SparseHistory(History):
-    """A :class:`~deltaprop.training.History` with the sparsity penalty and ρ̂ added.
-
-    One entry per L-BFGS iteration: ``train_loss`` is J_sparse, ``train_data``
-    the reconstruction term (1/m) Σᵢ ½‖h(x⁽ⁱ⁾) − x⁽ⁱ⁾‖², ``train_decay`` (λ/2) Σ W²,
-    ``train_sparsity`` β Σ_j KL(ρ ‖ ρ̂_j), ``mean_activation`` the mean over hidden
-    units of ρ̂_j, and ``steps`` the evaluations of J_sparse so far. Accuracies,
-    validation figures and learning rates are NaN: there are none.
-    """
-
-    train_sparsity: list[float] = field(default_factory=list)
-    mean_activation: list[float] = field(default_factory=list)
-    converged: bool = False
+__all__ = ["SparseHistory", "train_sparse_autoencoder"]
 
 
 def train_sparse_autoencoder(
@@ -79,7 +64,6 @@ def train_sparse_autoencoder(
     objective = SparseObjective(net, sparsity_target=sparsity_target, beta=beta)
     check_count("max_iter", max_iter)
     x = net.check_X(X)
-    history = SparseHistory()
     run = trainer(
         objective,
         x,
@@ -90,12 +74,12 @@ def train_sparse_autoencoder(
         callbacks=callbacks,
         progress=progress,
         progress_every=progress_every,
-        history=history,
     )
     try:
         with np.errstate(divide="ignore"):  # log ρ̂ of a saturated unit: a non-finite J, caught
-            run.run()
+            history = run.run()
     finally:
         run.close()
+    assert isinstance(history, SparseHistory)
     history.converged = history.stop_reason.startswith("converged")
     return history
