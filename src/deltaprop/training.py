@@ -63,72 +63,21 @@ def train(
     X: Any,
     Y: Any,
     *,
-    optimizer: str = "gd",
-    learning_rate: float | Schedule = 0.1,
-    momentum: float = 0.9,
-    beta1: float = 0.9,
-    beta2: float = 0.999,
-    adam_epsilon: float = 1e-8,
-    epochs: int = 100,
-    max_steps: int | None = None,
-    batch_size: int | None = None,
-    validation: tuple[Any, Any] | float | None = None,
-    early_stopping: int | None = None,
-    seed: int | np.random.Generator | None = 0,
-    sample_weight: Any = None,
     optimizer_state: dict[str, Any] | None = None,
-    checkpoint: str | PathLike[str] | None = None,
-    checkpoint_every: int = 1,
-    resume: str | PathLike[str] | None = None,
-    callbacks: Sequence[Callback] = (),
-    progress: bool = False,
-    progress_every: int = 10,
-    tol: float | None = None,
-    comm: Any = None,
+    **options: Any,
 ) -> History:
     """Minimise J(W,b) over (X, Y), changing ``net``'s θ in place.
 
+    A thin wrapper: the :func:`trainer` of these arguments, run to the end.
+
     Args:
-      net: the network to train, or an objective (``deltaprop.objective``) over a
-        network's θ, such as ``NetworkObjective(net, engine="reference")`` or a
-        sparse autoencoder's; an objective's ``net`` attribute is the network.
-      X, Y: training inputs (m, s_1) and targets (m, s_{n_l}).
-      optimizer: "gd", "sgd", "momentum", "nesterov", "adam" or "lbfgs".
-      learning_rate: α, a number or a schedule from ``deltaprop.optim``
-        (``StepDecay``, ``InverseTime``); unused by L-BFGS.
-      momentum: μ for "momentum" and "nesterov".
-      beta1, beta2, adam_epsilon: Adam's β₁, β₂ and ε.
-      epochs: the epoch budget (for L-BFGS: iterations).
-      max_steps: also stop after this many parameter updates (for L-BFGS:
-        evaluations of J).
-      batch_size: examples per update; None is the full batch. Mini-batches are
-        drawn from a fresh shuffle every epoch; the last may be smaller.
-      validation: (X_val, Y_val), or a fraction of (X, Y) to hold out at random.
-      early_stopping: stop when the validation loss has not improved for this
-        many epochs, and restore the parameters of the best epoch.
-      seed: seeds the shuffles and the validation split; a numpy Generator is
-        used (and advanced) as it is, so that successive calls continue one stream.
-      sample_weight: weights wᵢ ≥ 0 of the m training examples: the data term
-        becomes (Σᵢ wᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)) / Σᵢ wᵢ (held-out examples keep theirs).
+      net, X, Y, options: as for :func:`trainer` (``optimizer``, ``learning_rate``,
+        ``epochs``, ``batch_size``, ``validation``, ``early_stopping``, ``seed``,
+        ``sample_weight``, ``checkpoint``, ``resume``, ``callbacks``, ``progress``,
+        ``tol``, ``comm``, …; every one is described there).
       optimizer_state: a dict to carry the optimizer's state (velocity, Adam's
         moments) across calls: an empty dict is filled at the start, a filled one
         is continued, and it holds the final state on return.
-      checkpoint: write a checkpoint to this path every ``checkpoint_every`` epochs
-        (atomically; 0: only when interrupted) and when interrupted.
-      resume: continue the run stored in this checkpoint; the network must have
-        the checkpoint's architecture, and the other arguments should be the
-        original run's.
-      callbacks: functions called with an :class:`EpochEnd` after every epoch;
-        one returning True stops training.
-      progress: report progress on stderr (a live bar on a terminal, a line every
-        ``progress_every`` epochs otherwise).
-      tol: L-BFGS's convergence tolerance (None: scipy's defaults).
-      comm: an MPI communicator (mpi4py) for data-parallel training: X, Y (and
-        the validation pair) are then this rank's own rows; every rank computes
-        its share of J and ∇J and one all-reduce per step gives all of them the
-        full average, so θ stays identical on every rank. Mini-batches are the
-        same seeded global batches as in one process, each rank taking its own
-        rows of them. Rank 0 alone writes checkpoints and progress.
 
     Returns:
       The :class:`History`.
@@ -138,33 +87,13 @@ def train(
       TrainingInterrupted: Ctrl-C; θ is the last completed epoch's, checkpointed
         when ``checkpoint`` is set.
       ValueError: a bad argument, named.
+
+    >>> import numpy as np, deltaprop as dp
+    >>> net = dp.Network([2, 2, 1], seed=0)
+    >>> len(dp.train(net, np.eye(2), [[1.0], [0.0]], epochs=5, learning_rate=0.5))
+    5
     """
-    run = trainer(
-        net,
-        X,
-        Y,
-        optimizer=optimizer,
-        learning_rate=learning_rate,
-        momentum=momentum,
-        beta1=beta1,
-        beta2=beta2,
-        adam_epsilon=adam_epsilon,
-        epochs=epochs,
-        max_steps=max_steps,
-        batch_size=batch_size,
-        validation=validation,
-        early_stopping=early_stopping,
-        seed=seed,
-        sample_weight=sample_weight,
-        checkpoint=checkpoint,
-        checkpoint_every=checkpoint_every,
-        resume=resume,
-        callbacks=callbacks,
-        progress=progress,
-        progress_every=progress_every,
-        tol=tol,
-        comm=comm,
-    )
+    run = trainer(net, X, Y, **options)
     if optimizer_state:
         run.state.update(optimizer_state)
     try:
@@ -204,12 +133,55 @@ def trainer(
     comm: Any = None,
     history: History | None = None,
 ) -> Trainer:
-    """The :class:`~deltaprop.loop.Trainer` that :func:`train` runs, not yet started.
+    """The :class:`~deltaprop.loop.Trainer` of one run over (X, Y), checked and not yet started.
 
-    Takes :func:`train`'s arguments (all but ``optimizer_state``) and checks them
-    all; ``optimizer`` may also be an optimizer object, and ``history`` a History
-    (subclass) to fill. Advance it with ``run_epoch()`` (or ``epoch_steps()``),
-    run it with ``run()``, and ``close()`` it when done.
+    Advance it with ``run_epoch()`` or ``step_once()``, run it with ``run()`` (what
+    :func:`train` does), and ``close()`` it when done.
+
+    Args:
+      net: the network to train, or an objective (``deltaprop.objective``) over a
+        network's θ, such as ``NetworkObjective(net, engine="reference")`` or a
+        sparse autoencoder's; an objective's ``net`` attribute is the network.
+      X, Y: training inputs (m, s_1) and targets (m, s_{n_l}).
+      optimizer: "gd", "sgd", "momentum", "nesterov", "adam" or "lbfgs", or a
+        step-based optimizer object (``deltaprop.optim``'s contract).
+      learning_rate: α, a number or a schedule from ``deltaprop.optim``
+        (``StepDecay``, ``InverseTime``); unused by L-BFGS.
+      momentum: μ for "momentum" and "nesterov".
+      beta1, beta2, adam_epsilon: Adam's β₁, β₂ and ε.
+      epochs: the epoch budget (for L-BFGS: iterations).
+      max_steps: also stop after this many parameter updates (for L-BFGS:
+        evaluations of J).
+      batch_size: examples per update; None is the full batch. Mini-batches are
+        drawn from a fresh shuffle every epoch; the last may be smaller.
+      validation: (X_val, Y_val), or a fraction of (X, Y) to hold out at random.
+      early_stopping: stop when the validation loss has not improved for this
+        many epochs, and restore the parameters of the best epoch.
+      seed: seeds the shuffles and the validation split; a numpy Generator is
+        used (and advanced) as it is, so that successive calls continue one stream.
+      sample_weight: weights wᵢ ≥ 0 of the m training examples: the data term
+        becomes (Σᵢ wᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)) / Σᵢ wᵢ (held-out examples keep theirs).
+      checkpoint: write a checkpoint to this path every ``checkpoint_every`` epochs
+        (atomically; 0: only when interrupted) and when interrupted.
+      resume: continue the run stored in this checkpoint; the network must have
+        the checkpoint's architecture, and the other arguments should be the
+        original run's.
+      callbacks: functions called with an :class:`EpochEnd` after every epoch;
+        one returning True stops training.
+      progress: report progress on stderr (a live bar on a terminal, a line every
+        ``progress_every`` epochs otherwise).
+      tol: L-BFGS's convergence tolerance (None: scipy's defaults).
+      comm: an MPI communicator (mpi4py) for data-parallel training: X, Y (and
+        the validation pair) are then this rank's own rows; every rank computes
+        its share of J and ∇J and one all-reduce per step gives all of them the
+        full average, so θ stays identical on every rank. Mini-batches are the
+        same seeded global batches as in one process, each rank taking its own
+        rows of them. Rank 0 alone writes checkpoints and progress.
+      history: the History to fill (by default the objective's ``new_history()``
+        or a plain History).
+
+    Raises:
+      ValueError: a bad argument, named (before anything is computed).
 
     >>> import numpy as np, deltaprop as dp
     >>> net = dp.Network([2, 2, 1], seed=0)
