@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import TYPE_CHECKING
 
 from .notation import Node, Num, Op, Row, fmt_cell, fmt_number, to_mathml, to_unicode
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Section, Step, Table
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Section, Step, Table
 from .text import FAILURE_NOTE
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
 
 CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d8dde6; --ok: #1a7f37; --bad: #c62828;
@@ -65,7 +61,7 @@ svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
 """
 
 
-def render(expl: Explanation, *, digits: int = 6) -> str:
+def render(expl: Records, *, digits: int = 6) -> str:
     """The whole explanation as one HTML document."""
     cfg = expl.config
     title = "Backpropagation, worked with numbers"
@@ -168,7 +164,7 @@ def _table(table: Table, digits: int) -> str:
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _summary(expl: Explanation) -> str:
+def _summary(expl: Records) -> str:
     checked = expl.checked
     good = sum(1 for s in checked if s.check is not None and s.check.ok)
     held = sum(1 for c in expl.claims if c.holds)

@@ -7,16 +7,11 @@ their math support.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .notation import fmt_cell, fmt_number, to_latex
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Step, Table
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 
-def render(expl: Explanation, *, digits: int = 6) -> str:
+def render(expl: Records, *, digits: int = 6) -> str:
     """The whole explanation as one Markdown document."""
     cfg = expl.config
     out = [

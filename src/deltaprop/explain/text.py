@@ -6,13 +6,9 @@ Colour (ANSI) only when asked, which the command does only for a terminal.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
 
 from .notation import Num, Row, fmt_cell, fmt_number, to_unicode
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Step, Table
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 INDENT = "  "
 FAILURE_NOTE = (
@@ -40,7 +36,7 @@ class _Style:
         return self._wrap(_GREEN, "✓") if ok else self._wrap(_RED, "✗")
 
 
-def render(expl: Explanation, *, width: int = 100, color: bool = False, digits: int = 6) -> str:
+def render(expl: Records, *, width: int = 100, color: bool = False, digits: int = 6) -> str:
     """The whole explanation as text lines of at most ``width`` columns (long equations wrap)."""
     if width < 40:
         raise ValueError(f"width must be at least 40 columns, got {width}")
