@@ -385,6 +385,52 @@ def test_markdown_has_latex_math_and_tables(default):
     assert md.count("✓") >= 25 + 12
 
 
+def markdown_table_cells(line: str) -> list[str]:
+    """The cells of one Markdown table row, split as GitHub splits them: on every | that no
+    backslash escapes; each cell unescaped."""
+    assert line.startswith("|") and line.endswith("|"), line
+    cells, cell, chars = [], "", iter(line[1:])
+    for c in chars:
+        if c == "\\":
+            cell += c + next(chars, "")
+        elif c == "|":
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += c
+    assert cell == "", line  # nothing after the last |
+    return [re.sub(r"\\(.)", r"\1", c) for c in cells]
+
+
+def markdown_tables(md: str) -> list[list[list[str]]]:
+    """Every table of a Markdown document, as rows of cells (header and delimiter rows first)."""
+    tables: list[list[list[str]]] = []
+    previous = ""
+    for line in md.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            tables[-1].append(markdown_table_cells(line))
+        previous = line
+    return tables
+
+
+def test_markdown_tables_keep_their_columns(default):
+    # Two tables of "Why the ½?" have a | in a header (max |∇J′ − 2∇J|): unescaped, GitHub
+    # splits the header there and the table falls apart.
+    tables = markdown_tables(default.to_markdown())
+    data = [t for t in tables if t[0][0] != "equation"]
+    originals = [b for s in default.sections for b in s.blocks if isinstance(b, Table)]
+    assert len(data) == len(originals) and len(tables) > len(data)
+    for rows in tables:
+        assert all(len(row) == len(rows[0]) for row in rows), rows[0]
+        assert all(set(cell) <= set("-:") for cell in rows[1])  # the delimiter row
+    for rows, t in zip(data, originals):
+        assert rows[0] == list(t.columns)
+        assert len(rows) == 2 + len(t.rows)
+    assert any("|" in c for t in originals for c in t.columns)  # the case that broke
+
+
 def test_json_parses_and_holds_every_number(default):
     data = json.loads(default.to_json())
     assert data["format"] == "deltaprop-explain" and data["ok"] is True
