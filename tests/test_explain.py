@@ -431,6 +431,31 @@ def test_markdown_tables_keep_their_columns(default):
     assert any("|" in c for t in originals for c in t.columns)  # the case that broke
 
 
+def equation_repeats(line: str) -> bool:
+    """True if two neighbouring sides of " = " in a text line are the same number."""
+    sides = [part.split("   ")[0].strip().strip("()") for part in line.split(" = ")]
+    number = re.compile(r"−?\d[\d.]*(e−?\d+)?")
+    return any(a == b and number.fullmatch(a) for a, b in zip(sides, sides[1:]))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_no_equation_shows_the_same_number_twice_in_a_row(seed):
+    # 2-4-1: one output unit, so each hidden δ's sum Σⱼ Wⱼᵢ δⱼ has a single path, whose value
+    # was printed as "= 0.0030832 = 0.0030832".
+    e = explain(layers=(2, 4, 1), activation="tanh", seed=seed, experiments=False)
+    text = e.to_text()
+    assert not [line for line in text.splitlines() if equation_repeats(line)]
+    assert equation_repeats("  Σⱼ Wⱼ₁⁽²⁾ δⱼ⁽³⁾ = W₁₁⁽²⁾ δ₁⁽³⁾ = (−0.07) = −0.07   (the paths)")
+    back = e.step("back[2][1]")
+    assert f"W₁₁⁽²⁾ δ₁⁽³⁾ = {fmt_number(back.value)}   (the paths, added up)" in text
+    labels = re.findall(r'aria-label="([^"]*)"', e.to_html())
+    assert labels and not [label for label in labels if equation_repeats(label)]
+    tables = markdown_tables(e.to_markdown())
+    steps = [row for rows in tables if rows[0][0] == "equation" for row in rows[2:]]
+    sums = [row for row in steps if "(the paths, added up)" in row[2]]
+    assert sums and all(row[1] == "" for row in sums)  # no "with numbers" that repeats the result
+
+
 def test_json_parses_and_holds_every_number(default):
     data = json.loads(default.to_json())
     assert data["format"] == "deltaprop-explain" and data["ok"] is True

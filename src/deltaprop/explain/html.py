@@ -135,8 +135,8 @@ def _block(block: Block, digits: int) -> str:
 
 def _step(step: Step, digits: int) -> str:
     value = Num(step.value, step.key)
-    same = isinstance(step.numbers, Num) and step.numbers.value == step.value
-    rest: Node = Row(Op("="), value) if same else Row(Op("="), step.numbers, Op("="), value)
+    shown = step.shows_numbers(digits)
+    rest: Node = Row(Op("="), step.numbers, Op("="), value) if shown else Row(Op("="), value)
     note = f' <span class="note">({escape(step.note)})</span>' if step.note else ""
     check = ""
     if step.check is not None:

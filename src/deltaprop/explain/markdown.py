@@ -67,14 +67,14 @@ def _steps(steps: list[Step], digits: int) -> list[str]:
     ]
     for s in steps:
         eq = _cellsafe(to_latex(s.equation, digits))
-        numbers = _cellsafe(to_latex(s.numbers, digits))
+        numbers = f"$= {_cellsafe(to_latex(s.numbers, digits))}$" if s.shows_numbers(digits) else ""
         c = s.check
         fd = fmt_number(c.numeric, digits) if c else ""
         rel = fmt_number(c.relative_difference, 2) if c else ""
         mark = c.mark if c else ""
         note = f" ({s.note})" if s.note else ""
         lines.append(
-            f"| ${eq}$ | $= {numbers}$ | {fmt_number(s.value, digits)}{_cell(note)} | {fd} | {rel} | "
+            f"| ${eq}$ | {numbers} | {fmt_number(s.value, digits)}{_cell(note)} | {fd} | {rel} | "
             f"{mark} |"
         )
     return lines

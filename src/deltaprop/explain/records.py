@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .notation import Node
+from .notation import Node, fmt_number, to_unicode
 from .trace import WorkedNumbers
 
 Cell = float | int | str | None
@@ -65,6 +65,18 @@ class Step:
     value: float
     check: Check | None = None
     note: str = ""
+
+    def shows_numbers(self, digits: int = 6) -> bool:
+        """Whether "= numbers" says more than the "= result" after it.
+
+        Not when, written to ``digits`` significant digits (brackets aside), the
+        numbers are the result again, as for a sum of one path or ∂J/∂b = δ; nor
+        when they are empty. Every renderer asks this, so no line reads "= v = v".
+        """
+        shown = to_unicode(self.numbers, digits)
+        if shown.startswith("(") and shown.endswith(")"):
+            shown = shown[1:-1]
+        return bool(shown) and shown != fmt_number(self.value, digits)
 
 
 @dataclass(frozen=True)

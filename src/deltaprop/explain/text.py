@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import textwrap
 
-from .notation import Num, Row, fmt_cell, fmt_number, to_unicode
+from .notation import fmt_cell, fmt_number, to_unicode
 from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 INDENT = "  "
@@ -118,9 +118,7 @@ def _step(step: Step, width: int, digits: int, st: _Style) -> list[str]:
     value = fmt_number(step.value, digits)
     numbers = to_unicode(step.numbers, digits)
     parts = [eq]
-    if not (isinstance(step.numbers, Num) and step.numbers.value == step.value) and not (
-        isinstance(step.numbers, Row) and not step.numbers.items
-    ):
+    if step.shows_numbers(digits):
         parts.append(numbers)
     parts.append(value)
     suffix = ""
