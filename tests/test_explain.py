@@ -20,7 +20,7 @@ import deltaprop as dp
 from deltaprop import backprop
 from deltaprop import explain as explain_package
 from deltaprop.activations import Activation, sigmoid
-from deltaprop.explain import Explanation, Step, Table, explain, notation
+from deltaprop.explain import Explanation, Prose, Step, Table, experiments, explain, notation
 from deltaprop.explain import api as explain_api
 from deltaprop.explain.command import add_parser
 from deltaprop.explain.notation import Num, fmt_number, nums
@@ -456,6 +456,24 @@ def test_no_equation_shows_the_same_number_twice_in_a_row(seed):
     assert sums and all(row[1] == "" for row in sums)  # no "with numbers" that repeats the result
 
 
+def test_experiments_say_which_network_they_run_on():
+    # The experiments build their own networks; with another worked network they used to
+    # read as if they ran on it.
+    e = explain(layers=(2, 4, 1), activation="tanh")
+    worked = experiments.describe(e.numbers.net)
+    assert worked == "a 2-4-1 network with tanh hidden units and a sigmoid output"
+    for id in ("why-half", "why-average", "why-decay"):
+        first = e.section(id).blocks[0]
+        assert isinstance(first, Prose), id
+        assert "This experiment runs on a network of its own, a " in first.text
+        assert f"whatever network the worked example uses (here {worked})" in first.text
+    assert "1-20-1 network" in e.section("why-decay").blocks[0].text
+    delta = " ".join(b.text for b in e.section("why-delta").blocks if isinstance(b, Prose))
+    assert f"the worked example's own network ({worked})" in delta
+    assert "3-3-2 sigmoid network" not in e.to_text()
+    assert "(here one of the same shape)" in explain().section("why-half").blocks[0].text
+
+
 def test_json_parses_and_holds_every_number(default):
     data = json.loads(default.to_json())
     assert data["format"] == "deltaprop-explain" and data["ok"] is True
@@ -708,7 +726,7 @@ def test_command_help_has_an_example(capsys):
 # --- docstring examples --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [notation, explain_api, explain_package])
+@pytest.mark.parametrize("module", [notation, explain_api, explain_package, experiments])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

@@ -1,5 +1,10 @@
 """The seed's questions, answered by short seeded runs whose numbers are shown.
 
+Three of them (why ½, why the average, why weight decay) build networks of
+their own, fixed whatever network the worked example uses, and say so in their
+first paragraph; the fourth checks δ on the worked example's network and on a
+deeper one.
+
 Each ``why_*`` function builds its own small problem from ``seed``, runs it
 with the trainer's functions (``Network.cost_and_grad``, ``deltaprop.train``,
 ``deltaprop.gradcheck``) and returns a :class:`~.records.Section` whose tables
@@ -44,6 +49,32 @@ def _prose(text: str) -> Prose:
     return Prose(subscripts(text))
 
 
+def describe(net: Network) -> str:
+    """The network in words, read from the network itself.
+
+    >>> describe(Network([2, 4, 1], activation="tanh"))
+    'a 2-4-1 network with tanh hidden units and a sigmoid output'
+    """
+    hidden, out = net.activation.name, net.output_activation.name
+    shape = "-".join(map(str, net.layer_sizes))
+    an_out = ("an " if out[0] in "aeiou" else "a ") + out
+    if net.n_layers == 2:
+        return f"a {shape} network with {an_out} output"
+    if hidden == out:
+        return f"a {shape} network with {hidden} units throughout"
+    return f"a {shape} network with {hidden} hidden units and {an_out} output"
+
+
+def _own_network(net: Network, worked: Network, reason: str) -> Prose:
+    """Says plainly that an experiment runs on a network of its own, and which."""
+    own, theirs = describe(net), describe(worked)
+    here = "one of the same shape" if own == theirs else theirs
+    return _prose(
+        f"This experiment runs on a network of its own, {own}, whatever network the worked "
+        f"example uses (here {here}). {reason}"
+    )
+
+
 def _array_name(name: str) -> str:
     """ "W1" -> "W⁽¹⁾"."""
     return to_unicode(Sym(name[0], "", f"({name[1:]})"))
@@ -71,8 +102,15 @@ def _params_path(net: Network, X: np.ndarray, Y: np.ndarray, lr: float, steps: i
 # --- why ½ ---------------------------------------------------------------------------------------
 
 
-def why_half(seed: int, *, steps: int = 100, learning_rate: float = 1.0) -> Section:
-    """∇ of the cost without ½ is exactly 2∇J, and descent on (J, α) equals (2J, α/2)."""
+def why_half(
+    seed: int, worked: Network, *, steps: int = 100, learning_rate: float = 1.0
+) -> Section:
+    """∇ of the cost without ½ is exactly 2∇J, and descent on (J, α) equals (2J, α/2).
+
+    Over 60 lines because it is one experiment read top to bottom: the two
+    networks, their gradients, the two descents, then the tables and the claims
+    made on those very numbers.
+    """
     lam = 1e-3
     rng = np.random.default_rng(seed + 101)
     X, Y = rng.uniform(size=(10, 3)), rng.uniform(size=(10, 2))
@@ -101,7 +139,7 @@ def why_half(seed: int, *, steps: int = 100, learning_rate: float = 1.0) -> Sect
     grad_table = Table(
         ("parameters", "‖∂J/∂·‖ with ½", "‖∂J′/∂·‖ without ½", "ratio", "max |∇J′ − 2∇J|"),
         tuple(rows),
-        f"one 3-3-2 sigmoid network, 10 random examples, λ = {lam:g} (J′ drops both ½'s: "
+        f"{describe(with_half)}, {len(X)} random examples, λ = {lam:g} (J′ drops both ½'s: "
         "J′ = (1/m) Σ ‖h − y‖² + λ Σ W² = 2J)",
     )
 
@@ -124,6 +162,12 @@ def why_half(seed: int, *, steps: int = 100, learning_rate: float = 1.0) -> Sect
     )
     identical = bool(np.all(gap == 0.0))
     blocks: list[Block] = [
+        _own_network(
+            with_half,
+            worked,
+            "Without the ½ every gradient doubles, for any network and any data, so one small "
+            "network shows it.",
+        ),
         _prose(
             "The ½ is there so that differentiating the square does not leave a 2 behind: "
             "d/da ½(a − y)² = (a − y). Without it every gradient is twice as large. Multiplying a "
@@ -158,12 +202,18 @@ def why_half(seed: int, *, steps: int = 100, learning_rate: float = 1.0) -> Sect
 
 def why_average(
     seed: int,
+    worked: Network,
     *,
     sizes: tuple[int, ...] = (10, 100, 1000, 10000),
     steps: int = 50,
     learning_rate: float = 0.1,
 ) -> Section:
-    """The summed cost's gradient grows with m; the mean's does not."""
+    """The summed cost's gradient grows with m; the mean's does not.
+
+    Over 60 lines because it is one experiment read top to bottom: gradient
+    norms for each m, the literal sum, descent on the mean and on the sum, then
+    the tables and the claims made on those very numbers.
+    """
     rng = np.random.default_rng(seed + 202)
     teacher = Network([3, 3, 2], output_activation="identity", seed=seed + 7)
     m_max = max(sizes)
@@ -182,8 +232,7 @@ def why_average(
     norm_table = Table(
         ("m", "‖∇ (1/m) Σₖ J(W,b;x⁽ᵏ⁾,y⁽ᵏ⁾)‖", "‖∇ Σₖ J(W,b;x⁽ᵏ⁾,y⁽ᵏ⁾)‖", "ratio sum/m"),
         tuple(norm_rows),
-        "a 3-3-2 network (sigmoid hidden, identity output) at its initial weights, on the "
-        "first m examples of one noisy data set",
+        f"{describe(net)} at its initial weights, on the first m examples of one noisy data set",
     )
     # The sum, taken literally: one example at a time, for the smallest m.
     m0 = sizes[0]
@@ -228,6 +277,12 @@ def why_average(
     )
     first_fail = next((m for m, bad in zip(sizes, sum_fails, strict=True) if bad), None)
     blocks: list[Block] = [
+        _own_network(
+            net,
+            worked,
+            "How the gradient's size grows with m does not depend on the network; one fixed "
+            f"network keeps the runs comparable from m = {sizes[0]} to m = {m_max}.",
+        ),
         _prose(
             "Averaging does not change where the minimum is (the mean is the sum times 1/m). What "
             "it changes is the size of the gradient: the sum adds one gradient per example, so it "
@@ -276,12 +331,18 @@ def noisy_curve(rng: np.random.Generator, m: int, noise: float = 0.1) -> tuple[n
 
 def why_weight_decay(
     seed: int,
+    worked: Network,
     *,
     lambdas: tuple[float, ...] = (0.0, 1e-5, 1e-4, 1e-3, 1e-2),
     m_train: int = 12,
     iterations: int = 500,
 ) -> Section:
-    """Train and test error and ‖W‖ for several λ on a small noisy data set."""
+    """Train and test error and ‖W‖ for several λ on a small noisy data set.
+
+    Over 60 lines because it is one experiment read top to bottom: the fits for
+    each λ, the measured λW term, then the tables and the claims made on those
+    very numbers.
+    """
     rng = np.random.default_rng(seed + 303)
     X, Y = noisy_curve(rng, m_train)
     X_test, Y_test = noisy_curve(rng, 400)
@@ -299,7 +360,7 @@ def why_weight_decay(
     table = Table(
         ("λ", "train error", "test error", "‖W‖", "‖b‖"),
         tuple(rows),
-        f"a 1-20-1 network (sigmoid hidden, identity output) fitted by L-BFGS "
+        f"{describe(nets[0])}, fitted by L-BFGS "
         f"({iterations} iterations) to {m_train} noisy points of y = 0.5 + 0.3 sin(3x); "
         "errors are the data term (1/m) Σ ½(h − y)² on the training points and on 400 new ones",
     )
@@ -332,6 +393,12 @@ def why_weight_decay(
         f"the same network at its initial weights, λ = {lam_demo:g}",
     )
     blocks: list[Block] = [
+        _own_network(
+            nets[0],
+            worked,
+            f"Overfitting needs many weights and few noisy examples; this network and "
+            f"{m_train} points of a noisy curve are chosen so that it shows.",
+        ),
         _prose(
             "With few examples and many weights, a network can thread its output through every "
             "noisy training point by growing large weights: the training error falls, the error "
@@ -399,10 +466,12 @@ def why_delta(
         "Is δ really ∂J/∂z?",
         (
             _prose(
-                "The seed defines δ_i⁽ˡ⁾ as ∂J(W,b; x,y)/∂z_i⁽ˡ⁾, and the recursion is supposed to "
+                "δ_i⁽ˡ⁾ is defined as ∂J(W,b; x,y)/∂z_i⁽ˡ⁾, and the recursion is supposed to "
                 "compute exactly that. To test it, move one z_i⁽ˡ⁾ of one example by ±ε alone, "
                 "finish the forward pass from that layer, and divide the change in that example's "
-                "cost by 2ε (deltaprop.gradcheck.check_deltas). Every unit of every layer:"
+                "cost by 2ε (deltaprop.gradcheck.check_deltas). Every unit of every layer, in the "
+                f"worked example's own network ({describe(worked)}) and in a deeper one "
+                f"({describe(deep)}, {len(X)} random examples):"
             ),
             Table(
                 ("network", "layer l", "units × examples", "relative difference ‖δ − δ̂‖/‖δ + δ̂‖"),
@@ -424,8 +493,8 @@ def all_experiments(
 ) -> list[Section]:
     """The four questions, in the seed's order; ``worked`` is the worked example's network."""
     return [
-        why_half(seed),
-        why_average(seed),
-        why_weight_decay(seed),
+        why_half(seed, worked),
+        why_average(seed, worked),
+        why_weight_decay(seed, worked),
         why_delta(seed, worked, x, y, threshold),
     ]
