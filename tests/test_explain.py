@@ -474,6 +474,17 @@ def test_experiments_say_which_network_they_run_on():
     assert "(here one of the same shape)" in explain().section("why-half").blocks[0].text
 
 
+def test_no_reference_to_a_text_the_reader_never_saw(default, capsys):
+    # "The answer you read" and "the seed's equation" pointed at texts the page never shows.
+    with pytest.raises(SystemExit):
+        parser().parse_args(["explain", "--help"])
+    pages = [default.to_text(), default.to_markdown(), default.to_html(), capsys.readouterr().out]
+    for page in pages:
+        for phrase in ("you read", "the seed", "the answer"):
+            assert phrase not in page.lower(), phrase
+    assert "UFLDL's" in pages[0]
+
+
 def test_json_parses_and_holds_every_number(default):
     data = json.loads(default.to_json())
     assert data["format"] == "deltaprop-explain" and data["ok"] is True

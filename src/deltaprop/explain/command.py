@@ -29,14 +29,14 @@ T = TypeVar("T", int, float)
 
 DESCRIPTION = """\
 Work backpropagation through a small network with real numbers: every z, a, δ,
-∂J/∂W and ∂J/∂b in the seed's notation, then with its numbers, each derivative
+∂J/∂W and ∂J/∂b in UFLDL's notation, then with its numbers, each derivative
 beside its finite difference (✓/✗), one step of gradient descent, and four short
 experiments that answer why the ½, why the average over m, why weight decay, and
 whether δ really is ∂J/∂z."""
 
 EPILOG = """\
 examples:
-  deltaprop explain                                  the seed's 3-3-2 network, in the terminal
+  deltaprop explain                                  the default 3-3-2 network, in the terminal
   deltaprop explain --format html -o explain.html    one self-contained page (MathML, SVG)
   deltaprop explain --layers 2-3-2 --activation tanh --weight-decay 1e-3 --examples 4 --unit 2
   deltaprop explain --format json --no-experiments   every number, for a notebook
@@ -71,7 +71,7 @@ def add_parser(subparsers: Any) -> None:
         "--layers",
         default="3-3-2",
         metavar="S1-S2-…",
-        help="layer sizes, input first (default 3-3-2, the seed's)",
+        help="layer sizes, input first (default 3-3-2)",
     )
     p.add_argument(
         "--activation",

@@ -45,7 +45,8 @@ def render(expl: Records, *, width: int = 100, color: bool = False, digits: int 
     title = "deltaprop explain: backpropagation, worked with numbers"
     out = [st.bold(title), "═" * min(width, len(title))]
     out += _para(
-        "Each step: the seed's equation, the same equation with its numbers, the result. Every "
+        "Each step: the equation in the notation of UFLDL's backpropagation tutorial, the same "
+        "equation with its numbers, the result. Every "
         "δ and every partial derivative stands beside its finite-difference value; ✓ means a "
         f"relative difference below {fmt_number(cfg['threshold'], 2)}. All numbers come from the "
         "functions "

@@ -68,7 +68,7 @@ def _output_delta_reason(n: WorkedNumbers) -> str:
     if _cancels(n):
         return (
             f"For {cost} with its {act.name} output, ∂J/∂a and ∂a/∂z cancel to the simple "
-            "δ_i = a_i − y_i (costs.py derives it)."
+            "δ_i = a_i − y_i (deltaprop/costs.py derives it)."
         )
     return (
         f"For this pairing ({cost}, {act.name} output) δ⁽ⁿˡ⁾ comes from the cost's own "
@@ -138,8 +138,9 @@ def hidden_delta_section(n: WorkedNumbers, unit: int, threshold: float) -> Secti
             "These are the same weights as in the forward pass, looked up from their sending "
             "end; nothing is flipped. (Collected for every i at once, these sums are the "
             "matrix product W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾, which is why backpropagation multiplies by the "
-            "transpose.) The answer you read writes ∂z_j⁽ˡ⁺¹⁾/∂z_j⁽ˡ⁾ in one place; it means "
-            "∂z_j⁽ˡ⁺¹⁾/∂z_i⁽ˡ⁾."
+            "transpose.) Mind the indices of the second factor: it is ∂z_j⁽ˡ⁺¹⁾/∂z_i⁽ˡ⁾, the "
+            "receiving unit j over the sending unit i; written ∂z_j⁽ˡ⁺¹⁾/∂z_j⁽ˡ⁾ it would lose "
+            "the i that puts W_ji in the sum."
         ),
         Equation(
             Row(

@@ -46,10 +46,11 @@ def network_section(n: WorkedNumbers, figure: NetworkFigure) -> Section:
             f"and m = {n.m} example{'s' if n.m > 1 else ''}. " + activation_sentence(n)
         ),
         prose(
-            "Notation of the seed: W_ij⁽ˡ⁾ is the weight on the connection from unit j of layer l "
-            "to unit i of layer l+1 (first index: the unit it feeds; second index: the unit it "
-            "comes from), b_i⁽ˡ⁾ the bias of unit i of layer l+1, z_i⁽ˡ⁾ the weighted input of "
-            "unit i of layer l, a_i⁽ˡ⁾ = f(z_i⁽ˡ⁾) its activation, and δ_i⁽ˡ⁾ its error term."
+            "The notation is UFLDL's: W_ij⁽ˡ⁾ is the weight on the connection from unit j of "
+            "layer l to unit i of layer l+1 (first index: the unit it feeds; second index: the "
+            "unit it comes from), b_i⁽ˡ⁾ the bias of unit i of layer l+1, z_i⁽ˡ⁾ the weighted "
+            "input of unit i of layer l, a_i⁽ˡ⁾ = f(z_i⁽ˡ⁾) its activation, and δ_i⁽ˡ⁾ its error "
+            "term."
         ),
         figure,
         *_parameter_tables(n),

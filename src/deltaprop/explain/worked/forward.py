@@ -180,7 +180,7 @@ def _data_term_blocks(n: WorkedNumbers) -> list[Block]:
     if n.m == 1:
         return [
             prose(
-                "The cost of the example is the seed's J(W,b; x,y). With one example the average "
+                "The cost of the example is J(W,b; x,y). With one example the average "
                 "over m is this single term."
             ),
             Step("J_data", Row(J_of(Sym("x"), Sym("y")), Op("="), rhs), rhs_numbers, n.data),
