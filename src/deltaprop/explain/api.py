@@ -73,6 +73,10 @@ def explain(
     Raises:
       ValueError: a bad argument, named.
 
+    Over 60 lines because this docstring documents every argument of the public
+    entry point; the body is the checks, one call each to ``trace``, ``worked``
+    and ``experiments``, and the settings recorded.
+
     >>> e = explain(experiments=False)
     >>> e.ok, e.step("J").value == e.numbers.net.cost_and_grad(e.numbers.x, e.numbers.y)[0]
     (True, True)

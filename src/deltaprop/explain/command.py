@@ -58,7 +58,11 @@ _OPTION = {
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register ``explain`` on an argparse subparsers object (from ``add_subparsers``)."""
+    """Register ``explain`` on an argparse subparsers object (from ``add_subparsers``).
+
+    Over 60 lines because it is the option list itself, one ``add_argument`` each,
+    read top to bottom as ``--help`` shows it.
+    """
     p = subparsers.add_parser(
         "explain",
         help="work backpropagation through with numbers, every derivative checked",

@@ -189,7 +189,12 @@ _BOX_W, _BOX_H, _ROW, _MARGIN = 150, 64, 118, 34
 
 
 def _figure(fig: NetworkFigure) -> str:
-    """The network as inline SVG: units carry z, a, δ; edges carry ∂J/∂W."""
+    """The network as inline SVG: units carry z, a, δ; edges carry ∂J/∂W.
+
+    Over 60 lines because it is one drawing: the layer titles, the edges with
+    their labels and the unit boxes share the coordinates of ``pos`` and the
+    drawing order (edges under boxes, labels on top).
+    """
     n_layers = len(fig.sizes)
     width = 1040
     gap = (width - 2 * _MARGIN - _BOX_W) / max(n_layers - 1, 1)
