@@ -1,7 +1,8 @@
 """The worked example as records: every equation of the seed, with its numbers.
 
-``sections(numbers, unit=…, threshold=…)`` turns a :class:`~..trace.WorkedNumbers`
-into the sections, one module per group:
+``sections(numbers, unit=…, threshold=…)`` turns a
+:class:`~deltaprop.explain.trace.WorkedNumbers` into the sections, one module
+per group:
 
 - ``example``: 1, the network, its parameters and the example(s);
 - ``forward``: 2, every z and a, then J with its data term and weight decay;
@@ -9,9 +10,9 @@ into the sections, one module per group:
 - ``gradients``: 5 and 6, every ∂J/∂W and ∂J/∂b, then one step of gradient descent;
 - ``parts``: the small builders they share.
 
-Each number in an equation is a :class:`~..notation.Num` whose ``of`` key names
-the quantity (see ``trace``), so a test can hold every shown number against the
-trainer's own arrays.
+Each number in an equation is a :class:`~deltaprop.explain.notation.Num` whose
+``of`` key names the quantity (see ``trace``), so a test can hold every shown
+number against the trainer's own arrays.
 """
 
 from __future__ import annotations

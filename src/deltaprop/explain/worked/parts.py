@@ -1,7 +1,8 @@
 """Small builders the worked sections share: index texts, products, sums, checks.
 
-Each returns a :mod:`~deltaprop.explain.notation` node or a record; none of
-them computes a number of the worked example (those come from ``trace``).
+Each returns a :mod:`~deltaprop.explain.notation` node or a record. The numbers
+they are given come from ``trace``; ``check`` only compares two of them with
+``gradcheck.relative_difference``.
 """
 
 from __future__ import annotations
