@@ -23,6 +23,7 @@ from deltaprop.activations import Activation, sigmoid
 from deltaprop.explain import Explanation, Prose, Step, Table, experiments, explain, notation
 from deltaprop.explain import api as explain_api
 from deltaprop.explain.command import add_parser
+from deltaprop.explain.experiments import common as experiments_common
 from deltaprop.explain.notation import Num, fmt_number, nums
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -737,7 +738,7 @@ def test_command_help_has_an_example(capsys):
 # --- docstring examples --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [notation, explain_api, explain_package, experiments])
+@pytest.mark.parametrize("module", [notation, explain_api, explain_package, experiments_common])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
