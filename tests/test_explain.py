@@ -20,9 +20,10 @@ import deltaprop as dp
 from deltaprop import backprop
 from deltaprop import explain as explain_package
 from deltaprop.activations import Activation, sigmoid
-from deltaprop.explain import Explanation, Step, Table, explain, notation
+from deltaprop.explain import Explanation, Prose, Step, Table, experiments, explain, notation
 from deltaprop.explain import api as explain_api
 from deltaprop.explain.command import add_parser
+from deltaprop.explain.experiments import common as experiments_common
 from deltaprop.explain.notation import Num, fmt_number, nums
 
 # --- fixtures ------------------------------------------------------------------------------------
@@ -385,6 +386,106 @@ def test_markdown_has_latex_math_and_tables(default):
     assert md.count("✓") >= 25 + 12
 
 
+def markdown_table_cells(line: str) -> list[str]:
+    """The cells of one Markdown table row, split as GitHub splits them: on every | that no
+    backslash escapes; each cell unescaped."""
+    assert line.startswith("|") and line.endswith("|"), line
+    cells, cell, chars = [], "", iter(line[1:])
+    for c in chars:
+        if c == "\\":
+            cell += c + next(chars, "")
+        elif c == "|":
+            cells.append(cell.strip())
+            cell = ""
+        else:
+            cell += c
+    assert cell == "", line  # nothing after the last |
+    return [re.sub(r"\\(.)", r"\1", c) for c in cells]
+
+
+def markdown_tables(md: str) -> list[list[list[str]]]:
+    """Every table of a Markdown document, as rows of cells (header and delimiter rows first)."""
+    tables: list[list[list[str]]] = []
+    previous = ""
+    for line in md.splitlines():
+        if line.startswith("|"):
+            if not previous.startswith("|"):
+                tables.append([])
+            tables[-1].append(markdown_table_cells(line))
+        previous = line
+    return tables
+
+
+def test_markdown_tables_keep_their_columns(default):
+    # Two tables of "Why the ½?" have a | in a header (max |∇J′ − 2∇J|): unescaped, GitHub
+    # splits the header there and the table falls apart.
+    tables = markdown_tables(default.to_markdown())
+    data = [t for t in tables if t[0][0] != "equation"]
+    originals = [b for s in default.sections for b in s.blocks if isinstance(b, Table)]
+    assert len(data) == len(originals) and len(tables) > len(data)
+    for rows in tables:
+        assert all(len(row) == len(rows[0]) for row in rows), rows[0]
+        assert all(set(cell) <= set("-:") for cell in rows[1])  # the delimiter row
+    for rows, t in zip(data, originals):
+        assert rows[0] == list(t.columns)
+        assert len(rows) == 2 + len(t.rows)
+    assert any("|" in c for t in originals for c in t.columns)  # the case that broke
+
+
+def equation_repeats(line: str) -> bool:
+    """True if two neighbouring sides of " = " in a text line are the same number."""
+    sides = [part.split("   ")[0].strip().strip("()") for part in line.split(" = ")]
+    number = re.compile(r"−?\d[\d.]*(e−?\d+)?")
+    return any(a == b and number.fullmatch(a) for a, b in zip(sides, sides[1:]))
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_no_equation_shows_the_same_number_twice_in_a_row(seed):
+    # 2-4-1: one output unit, so each hidden δ's sum Σⱼ Wⱼᵢ δⱼ has a single path, whose value
+    # was printed as "= 0.0030832 = 0.0030832".
+    e = explain(layers=(2, 4, 1), activation="tanh", seed=seed, experiments=False)
+    text = e.to_text()
+    assert not [line for line in text.splitlines() if equation_repeats(line)]
+    assert equation_repeats("  Σⱼ Wⱼ₁⁽²⁾ δⱼ⁽³⁾ = W₁₁⁽²⁾ δ₁⁽³⁾ = (−0.07) = −0.07   (the paths)")
+    back = e.step("back[2][1]")
+    assert f"W₁₁⁽²⁾ δ₁⁽³⁾ = {fmt_number(back.value)}   (the paths, added up)" in text
+    labels = re.findall(r'aria-label="([^"]*)"', e.to_html())
+    assert labels and not [label for label in labels if equation_repeats(label)]
+    tables = markdown_tables(e.to_markdown())
+    steps = [row for rows in tables if rows[0][0] == "equation" for row in rows[2:]]
+    sums = [row for row in steps if "(the paths, added up)" in row[2]]
+    assert sums and all(row[1] == "" for row in sums)  # no "with numbers" that repeats the result
+
+
+def test_experiments_say_which_network_they_run_on():
+    # The experiments build their own networks; with another worked network they used to
+    # read as if they ran on it.
+    e = explain(layers=(2, 4, 1), activation="tanh")
+    worked = experiments.describe(e.numbers.net)
+    assert worked == "a 2-4-1 network with tanh hidden units and a sigmoid output"
+    for id in ("why-half", "why-average", "why-decay"):
+        first = e.section(id).blocks[0]
+        assert isinstance(first, Prose), id
+        assert "This experiment runs on a network of its own, a " in first.text
+        assert f"whatever network the worked example uses (here {worked})" in first.text
+    assert "1-20-1 network" in e.section("why-decay").blocks[0].text
+    delta = " ".join(b.text for b in e.section("why-delta").blocks if isinstance(b, Prose))
+    assert f"the worked example's own network ({worked})" in delta
+    assert "3-3-2 sigmoid network" not in e.to_text()
+    assert "(here one of the same shape)" in explain().section("why-half").blocks[0].text
+
+
+def test_no_reference_to_a_text_the_reader_never_saw(default, capsys):
+    # "The answer you read" and "the seed's equation" pointed at texts the page never shows.
+    with pytest.raises(SystemExit):
+        parser().parse_args(["explain", "--help"])
+    pages = [default.to_text(), default.to_markdown(), default.to_html(), capsys.readouterr().out]
+    for page in pages:
+        for phrase in ("you read", "the seed", "the answer"):
+            assert phrase not in page.lower(), phrase
+    assert "UFLDL's" in pages[0]
+
+
 def test_json_parses_and_holds_every_number(default):
     data = json.loads(default.to_json())
     assert data["format"] == "deltaprop-explain" and data["ok"] is True
@@ -606,10 +707,14 @@ def test_command_writes_a_file_and_refuses_to_overwrite_without_force(tmp_path, 
         (["--cost", "hinge"], "--cost: unknown value 'hinge'"),
         (["--cost", "cross_entropy", "--output", "sigmoid"], "--cost 'cross_entropy' needs"),
         (["--weight-decay", "lots"], "--weight-decay: expected a number, got 'lots'"),
-        (["--weight-decay", "-1"], "--weight-decay must be a non-negative finite number"),
+        (["--weight-decay", "-1"], "--weight-decay must be a finite number at least 0.0, got -1.0"),
+        (["--weight-decay", "nan"], "--weight-decay must be a finite number"),
         (["--learning-rate", "0"], "--learning-rate must be a positive finite number"),
         (["--seed", "1.5"], "--seed: expected a whole number, got '1.5'"),
-        (["--examples", "0"], "--examples must be at least 1, got 0"),
+        (["--seed", "-1"], "--seed must be a whole number ≥ 0, got -1"),
+        (["--examples", "0"], "--examples must be a whole number ≥ 1, got 0"),
+        (["--learning-rate", "inf"], "--learning-rate must be a finite number, got inf"),
+        (["--unit", "0"], "--unit must be a whole number ≥ 1, got 0"),
         (["--examples", "20000"], "--examples must be at most 10000"),
         (["--unit", "5"], "--unit is 5, but hidden layer 2 has only 3 units"),
         (["--format", "pdf"], "--format: unknown value 'pdf'; choose one of: text, markdown"),
@@ -633,7 +738,7 @@ def test_command_help_has_an_example(capsys):
 # --- docstring examples --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [notation, explain_api, explain_package])
+@pytest.mark.parametrize("module", [notation, explain_api, explain_package, experiments_common])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

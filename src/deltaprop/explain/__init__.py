@@ -4,10 +4,13 @@ trace -> records -> renderers:
 
 - ``trace``: the numbers, from the very functions training calls (``backprop``,
   ``Network.evaluate``, the gradient-descent optimizer, ``gradcheck``);
-- ``worked`` and ``experiments``: records (the seed's equation, the same with
-  numbers, the result, its finite difference and ✓/✗; tables and claims);
-- ``text``, ``markdown``, ``html``, ``jsonout``: four renderers of one
-  :class:`Explanation`; ``notation`` writes each equation once for all of them.
+- ``worked`` (one module per group of sections) and ``experiments``: records
+  (the seed's equation, the same with numbers, the result, its finite
+  difference and ✓/✗; tables and claims), gathered in a ``records.Records``;
+- ``text``, ``markdown``, ``html``, ``jsonout``: four renderers of those records;
+  ``notation`` writes each equation once for all of them;
+- ``explanation``: :class:`Explanation`, the records with the renderers as
+  methods (the renderers never import it, so imports point one way).
 
 >>> from deltaprop.explain import explain
 >>> e = explain(experiments=False)

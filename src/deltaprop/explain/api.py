@@ -6,12 +6,12 @@ and ``experiments`` make records, the renderers only format.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from .._validate import check_count, check_positive
 from ..activations import Activation
 from ..costs import Cost
 from ..network import Network
@@ -73,13 +73,17 @@ def explain(
     Raises:
       ValueError: a bad argument, named.
 
+    Over 60 lines because this docstring documents every argument of the public
+    entry point; the body is the checks, one call each to ``trace``, ``worked``
+    and ``experiments``, and the settings recorded.
+
     >>> e = explain(experiments=False)
     >>> e.ok, e.step("J").value == e.numbers.net.cost_and_grad(e.numbers.x, e.numbers.y)[0]
     (True, True)
     """
-    seed = _check_count("seed", seed, low=0)
-    learning_rate = _check_positive("learning_rate", learning_rate)
-    threshold = _check_positive("threshold", threshold)
+    seed = check_count("seed", seed, 0)
+    learning_rate = check_positive("learning_rate", learning_rate)
+    threshold = check_positive("threshold", threshold)
     if not isinstance(experiments, bool):
         raise ValueError(f"experiments must be True or False, got {experiments!r}")
     if net is None:
@@ -125,21 +129,6 @@ def explain(
 # --- argument checks ----------------------------------------------------------------------------
 
 
-def _check_count(name: str, value: Any, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return int(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return number
-
-
 def _check_own_network(
     net: Any,
     layers: Sequence[int],
@@ -176,7 +165,7 @@ def _examples(
     if (x is None) != (y is None):
         raise ValueError("x and y: give both (the examples and their targets) or neither")
     if m is not None:
-        m = _check_count("m", m, low=1)
+        m = check_count("m", m)
         if m > MAX_EXAMPLES:
             raise ValueError(f"m must be at most {MAX_EXAMPLES}, got {m}")
     if x is None:
@@ -211,7 +200,7 @@ def _check_unit(net: Network, unit: int | None) -> int:
     hidden = net.layer_sizes[1:-1]
     if unit is None:
         return 1
-    unit = _check_count("unit", unit, low=1)
+    unit = check_count("unit", unit)
     if not hidden:
         raise ValueError("unit: the network has no hidden layer whose δ could be worked out")
     for l, size in enumerate(hidden, start=2):

@@ -4,35 +4,39 @@
 the explanation (or writes it atomically with ``-o FILE``) and returns the exit
 status: 0 when every check is ✓ and every claim holds, 1 otherwise. Bad options
 raise ``ValueError`` naming the option, which ``deltaprop.cli`` reports in one
-line with exit status 2.
+line with exit status 2. The options are parsed here and their values checked
+by ``explain()`` itself (``deltaprop._validate``); a message about an argument
+is rephrased about its option (``m`` -> ``--examples``).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from .._validate import check_choice
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
 from ..io import ModelFileExistsError, atomic_write_bytes
 from .api import explain
+from .explanation import FORMATS
 
-FORMATS = ("text", "markdown", "html", "json")
+T = TypeVar("T", int, float)
 
 DESCRIPTION = """\
 Work backpropagation through a small network with real numbers: every z, a, δ,
-∂J/∂W and ∂J/∂b in the seed's notation, then with its numbers, each derivative
+∂J/∂W and ∂J/∂b in UFLDL's notation, then with its numbers, each derivative
 beside its finite difference (✓/✗), one step of gradient descent, and four short
 experiments that answer why the ½, why the average over m, why weight decay, and
 whether δ really is ∂J/∂z."""
 
 EPILOG = """\
 examples:
-  deltaprop explain                                  the seed's 3-3-2 network, in the terminal
+  deltaprop explain                                  the default 3-3-2 network, in the terminal
   deltaprop explain --format html -o explain.html    one self-contained page (MathML, SVG)
   deltaprop explain --layers 2-3-2 --activation tanh --weight-decay 1e-3 --examples 4 --unit 2
   deltaprop explain --format json --no-experiments   every number, for a notebook
@@ -54,7 +58,11 @@ _OPTION = {
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register ``explain`` on an argparse subparsers object (from ``add_subparsers``)."""
+    """Register ``explain`` on an argparse subparsers object (from ``add_subparsers``).
+
+    Over 60 lines because it is the option list itself, one ``add_argument`` each,
+    read top to bottom as ``--help`` shows it.
+    """
     p = subparsers.add_parser(
         "explain",
         help="work backpropagation through with numbers, every derivative checked",
@@ -67,7 +75,7 @@ def add_parser(subparsers: Any) -> None:
         "--layers",
         default="3-3-2",
         metavar="S1-S2-…",
-        help="layer sizes, input first (default 3-3-2, the seed's)",
+        help="layer sizes, input first (default 3-3-2)",
     )
     p.add_argument(
         "--activation",
@@ -124,7 +132,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the explanation from parsed options, print or write it; the exit status."""
-    fmt = _choice("--format", args.format, FORMATS)
+    fmt = check_choice("--format", args.format, FORMATS)
     options = _explain_arguments(args)
     try:
         expl = explain(**options)
@@ -143,27 +151,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _explain_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    activation = _choice("--activation", args.activation, tuple(ACTIVATIONS))
-    output = None if args.output is None else _choice("--output", args.output, tuple(ACTIVATIONS))
-    options = {
+    """The options as explain()'s arguments: parsed here, checked by explain() itself."""
+    activations, costs = tuple(ACTIVATIONS), tuple(COSTS)
+    return {
         "layers": _layers(args.layers),
-        "activation": activation,
-        "output_activation": output,
-        "cost": _choice("--cost", args.cost, tuple(COSTS)),
-        "weight_decay": _number("--weight-decay", args.weight_decay, positive=False),
-        "learning_rate": _number("--learning-rate", args.learning_rate, positive=True),
-        "seed": _whole("--seed", args.seed, low=0),
-        "m": _whole("--examples", args.examples, low=1),
-        "unit": None if args.unit is None else _whole("--unit", args.unit, low=1),
+        "activation": check_choice("--activation", args.activation, activations),
+        "output_activation": None
+        if args.output is None
+        else check_choice("--output", args.output, activations),
+        "cost": check_choice("--cost", args.cost, costs),
+        "weight_decay": _parse("--weight-decay", args.weight_decay, float, "a number"),
+        "learning_rate": _parse("--learning-rate", args.learning_rate, float, "a number"),
+        "seed": _parse("--seed", args.seed, int, "a whole number"),
+        "m": _parse("--examples", args.examples, int, "a whole number"),
+        "unit": None if args.unit is None else _parse("--unit", args.unit, int, "a whole number"),
         "experiments": not args.no_experiments,
     }
-    return options
-
-
-def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{option}: unknown value {value!r}; choose one of: {', '.join(choices)}")
-    return value
 
 
 def _layers(text: str) -> list[int]:
@@ -180,25 +183,12 @@ def _layers(text: str) -> list[int]:
     return sizes
 
 
-def _whole(option: str, text: str, *, low: int) -> int:
+def _parse(option: str, text: str, kind: Callable[[str], T], expected: str) -> T:
+    """``text`` read as an int or a float; its range is checked where it is used."""
     try:
-        value = int(text)
+        return kind(text)
     except ValueError:
-        raise ValueError(f"{option}: expected a whole number, got {text!r}") from None
-    if value < low:
-        raise ValueError(f"{option} must be at least {low}, got {value}")
-    return value
-
-
-def _number(option: str, text: str, *, positive: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{option}: expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        need = "a positive" if positive else "a non-negative"
-        raise ValueError(f"{option} must be {need} finite number, got {text!r}")
-    return value
+        raise ValueError(f"{option}: expected {expected}, got {text!r}") from None
 
 
 def _as_option_error(exc: ValueError) -> ValueError:

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import TYPE_CHECKING
 
 from .notation import Node, Num, Op, Row, fmt_cell, fmt_number, to_mathml, to_unicode
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Section, Step, Table
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Section, Step, Table
 from .text import FAILURE_NOTE
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
 
 CSS = """
 :root { --ink: #1d2330; --muted: #5b6475; --line: #d8dde6; --ok: #1a7f37; --bad: #c62828;
@@ -65,7 +61,7 @@ svg text { font-family: "DejaVu Sans", Arial, sans-serif; }
 """
 
 
-def render(expl: Explanation, *, digits: int = 6) -> str:
+def render(expl: Records, *, digits: int = 6) -> str:
     """The whole explanation as one HTML document."""
     cfg = expl.config
     title = "Backpropagation, worked with numbers"
@@ -73,7 +69,8 @@ def render(expl: Explanation, *, digits: int = 6) -> str:
         f"Network {'-'.join(map(str, cfg['layers']))}, {cfg['activation']} hidden units, "
         f"{cfg['output_activation']} output, cost {cfg['cost']}, λ = {cfg['weight_decay']:g}, "
         f"α = {cfg['learning_rate']:g}, m = {cfg['m']}, seed {cfg['seed']}. Each step shows the "
-        "seed's equation, the same equation with its numbers, and the result. Beside every δ "
+        "equation in the notation of UFLDL's backpropagation tutorial, the same equation with "
+        "its numbers, and the result. Beside every δ "
         "and every partial derivative stands the value measured by perturbation (a finite "
         "difference) and ✓ when the two agree to a relative difference below "
         f"{fmt_number(cfg['threshold'], 2)}. All numbers come from the functions deltaprop "
@@ -139,8 +136,8 @@ def _block(block: Block, digits: int) -> str:
 
 def _step(step: Step, digits: int) -> str:
     value = Num(step.value, step.key)
-    same = isinstance(step.numbers, Num) and step.numbers.value == step.value
-    rest: Node = Row(Op("="), value) if same else Row(Op("="), step.numbers, Op("="), value)
+    shown = step.shows_numbers(digits)
+    rest: Node = Row(Op("="), step.numbers, Op("="), value) if shown else Row(Op("="), value)
     note = f' <span class="note">({escape(step.note)})</span>' if step.note else ""
     check = ""
     if step.check is not None:
@@ -168,7 +165,7 @@ def _table(table: Table, digits: int) -> str:
     return f"{caption}<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
-def _summary(expl: Explanation) -> str:
+def _summary(expl: Records) -> str:
     checked = expl.checked
     good = sum(1 for s in checked if s.check is not None and s.check.ok)
     held = sum(1 for c in expl.claims if c.holds)
@@ -192,7 +189,12 @@ _BOX_W, _BOX_H, _ROW, _MARGIN = 150, 64, 118, 34
 
 
 def _figure(fig: NetworkFigure) -> str:
-    """The network as inline SVG: units carry z, a, δ; edges carry ∂J/∂W."""
+    """The network as inline SVG: units carry z, a, δ; edges carry ∂J/∂W.
+
+    Over 60 lines because it is one drawing: the layer titles, the edges with
+    their labels and the unit boxes share the coordinates of ``pos`` and the
+    drawing order (edges under boxes, labels on top).
+    """
     n_layers = len(fig.sizes)
     width = 1040
     gap = (width - 2 * _MARGIN - _BOX_W) / max(n_layers - 1, 1)

@@ -9,21 +9,18 @@ quantity it is (see ``trace``).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from .notation import Node, nums, to_latex, to_unicode
-from .records import Block, Check, Claim, Equation, NetworkFigure, Prose, Step, Table
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
+from .records import Block, Check, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 FORMAT = "deltaprop-explain"
 VERSION = 1
 
 
-def to_dict(expl: Explanation) -> dict[str, Any]:
+def to_dict(expl: Records) -> dict[str, Any]:
     """The explanation as plain data."""
     n = expl.numbers
     new_W, new_b = n.net.layout.unpack(np, n.new_params)

@@ -7,16 +7,13 @@ their math support.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from .notation import fmt_cell, fmt_number, to_latex
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Step, Table
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 
-def render(expl: Explanation, *, digits: int = 6) -> str:
+def render(expl: Records, *, digits: int = 6) -> str:
     """The whole explanation as one Markdown document."""
     cfg = expl.config
     out = [
@@ -48,6 +45,16 @@ def render(expl: Explanation, *, digits: int = 6) -> str:
     return "\n".join(out) + "\n"
 
 
+def _cell(text: str) -> str:
+    """Text that stays one cell of a Markdown table: a | escaped, no line break."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _row(cells: Sequence[str]) -> str:
+    """One row of a Markdown table, every cell escaped."""
+    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+
+
 def _cellsafe(latex: str) -> str:
     """LaTeX that survives inside a Markdown table cell (no bare |)."""
     return latex.replace(r"\|", r"\Vert ").replace("|", r"\vert ")
@@ -60,14 +67,14 @@ def _steps(steps: list[Step], digits: int) -> list[str]:
     ]
     for s in steps:
         eq = _cellsafe(to_latex(s.equation, digits))
-        numbers = _cellsafe(to_latex(s.numbers, digits))
+        numbers = f"$= {_cellsafe(to_latex(s.numbers, digits))}$" if s.shows_numbers(digits) else ""
         c = s.check
         fd = fmt_number(c.numeric, digits) if c else ""
         rel = fmt_number(c.relative_difference, 2) if c else ""
         mark = c.mark if c else ""
         note = f" ({s.note})" if s.note else ""
         lines.append(
-            f"| ${eq}$ | $= {numbers}$ | {fmt_number(s.value, digits)}{note} | {fd} | {rel} | "
+            f"| ${eq}$ | {numbers} | {fmt_number(s.value, digits)}{_cell(note)} | {fd} | {rel} | "
             f"{mark} |"
         )
     return lines
@@ -80,10 +87,10 @@ def _block(block: Block, digits: int) -> list[str]:
         return [f"$${to_latex(block.expr, digits)}$$"]
     if isinstance(block, Table):
         lines = [f"*{block.caption}*", ""] if block.caption else []
-        lines.append("| " + " | ".join(block.columns) + " |")
+        lines.append(_row(block.columns))
         lines.append("|" + "|".join(["---"] + ["---:"] * (len(block.columns) - 1)) + "|")
         for row in block.rows:
-            lines.append("| " + " | ".join(fmt_cell(v, digits) for v in row) + " |")
+            lines.append(_row([fmt_cell(v, digits) for v in row]))
         return lines
     if isinstance(block, Claim):
         evidence = f" ({block.evidence})" if block.evidence else ""

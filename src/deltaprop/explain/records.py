@@ -4,14 +4,18 @@ A :class:`Section` is a titled list of blocks. A block is prose, a general
 equation, a :class:`Step` (one equation of the seed in its notation, the same
 equation with numbers, the result and, for a derivative, its finite-difference
 check), a table, a claim an experiment tests on its own numbers, or the
-network figure. Nothing here computes or prints.
+network figure. :class:`Records` holds the sections of one run with its
+settings and numbers: it is what the four renderers read. Nothing here computes
+or prints.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from .notation import Node
+from .notation import Node, fmt_number, to_unicode
+from .trace import WorkedNumbers
 
 Cell = float | int | str | None
 
@@ -61,6 +65,18 @@ class Step:
     value: float
     check: Check | None = None
     note: str = ""
+
+    def shows_numbers(self, digits: int = 6) -> bool:
+        """Whether "= numbers" says more than the "= result" after it.
+
+        Not when, written to ``digits`` significant digits (brackets aside), the
+        numbers are the result again, as for a sum of one path or ∂J/∂b = δ; nor
+        when they are empty. Every renderer asks this, so no line reads "= v = v".
+        """
+        shown = to_unicode(self.numbers, digits)
+        if shown.startswith("(") and shown.endswith(")"):
+            shown = shown[1:-1]
+        return bool(shown) and shown != fmt_number(self.value, digits)
 
 
 @dataclass(frozen=True)
@@ -138,3 +154,57 @@ class Section:
     def claims(self) -> list[Claim]:
         """The section's claims, in order."""
         return [b for b in self.blocks if isinstance(b, Claim)]
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records of one explain run: a worked example of backpropagation and the
+    answers to the seed's questions (``Explanation`` adds the four ways to render them).
+
+    Attributes:
+      config: the settings it was made with (layers, activations, cost, λ, α, seed,
+        m, unit, threshold, the ε of each finite difference).
+      sections: the worked example's sections, then the experiments'.
+      numbers: the raw arrays behind the worked example (the network, x, y, the
+        trace, the gradient, the finite differences, the step).
+    """
+
+    config: dict[str, Any]
+    sections: tuple[Section, ...]
+    numbers: WorkedNumbers = field(repr=False, compare=False)
+
+    @property
+    def steps(self) -> list[Step]:
+        """Every step of every section, in order."""
+        return [s for section in self.sections for s in section.steps]
+
+    def step(self, key: str) -> Step:
+        """The step whose key is ``key`` (such as "z[2][1]" or "dW[1][1,2]")."""
+        for s in self.steps:
+            if s.key == key:
+                return s
+        raise KeyError(f"no step {key!r}")
+
+    @property
+    def checked(self) -> list[Step]:
+        """The steps with a finite-difference check: every δ and every ∂J/∂W, ∂J/∂b."""
+        return [s for s in self.steps if s.check is not None]
+
+    @property
+    def claims(self) -> list[Claim]:
+        """Every claim of the experiments."""
+        return [c for section in self.sections for c in section.claims]
+
+    @property
+    def ok(self) -> bool:
+        """True when every check is ✓ and every claim holds."""
+        return all(s.check.ok for s in self.checked if s.check is not None) and all(
+            c.holds for c in self.claims
+        )
+
+    def section(self, id: str) -> Section:
+        """The section with this id ("forward", "output-delta", "why-half", …)."""
+        for s in self.sections:
+            if s.id == id:
+                return s
+        raise KeyError(f"no section {id!r}")

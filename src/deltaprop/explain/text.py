@@ -6,13 +6,9 @@ Colour (ANSI) only when asked, which the command does only for a terminal.
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
 
-from .notation import Num, Row, fmt_cell, fmt_number, to_unicode
-from .records import Block, Claim, Equation, NetworkFigure, Prose, Step, Table
-
-if TYPE_CHECKING:
-    from .explanation import Explanation
+from .notation import fmt_cell, fmt_number, to_unicode
+from .records import Block, Claim, Equation, NetworkFigure, Prose, Records, Step, Table
 
 INDENT = "  "
 FAILURE_NOTE = (
@@ -40,7 +36,7 @@ class _Style:
         return self._wrap(_GREEN, "✓") if ok else self._wrap(_RED, "✗")
 
 
-def render(expl: Explanation, *, width: int = 100, color: bool = False, digits: int = 6) -> str:
+def render(expl: Records, *, width: int = 100, color: bool = False, digits: int = 6) -> str:
     """The whole explanation as text lines of at most ``width`` columns (long equations wrap)."""
     if width < 40:
         raise ValueError(f"width must be at least 40 columns, got {width}")
@@ -49,7 +45,8 @@ def render(expl: Explanation, *, width: int = 100, color: bool = False, digits: 
     title = "deltaprop explain: backpropagation, worked with numbers"
     out = [st.bold(title), "═" * min(width, len(title))]
     out += _para(
-        "Each step: the seed's equation, the same equation with its numbers, the result. Every "
+        "Each step: the equation in the notation of UFLDL's backpropagation tutorial, the same "
+        "equation with its numbers, the result. Every "
         "δ and every partial derivative stands beside its finite-difference value; ✓ means a "
         f"relative difference below {fmt_number(cfg['threshold'], 2)}. All numbers come from the "
         "functions "
@@ -122,9 +119,7 @@ def _step(step: Step, width: int, digits: int, st: _Style) -> list[str]:
     value = fmt_number(step.value, digits)
     numbers = to_unicode(step.numbers, digits)
     parts = [eq]
-    if not (isinstance(step.numbers, Num) and step.numbers.value == step.value) and not (
-        isinstance(step.numbers, Row) and not step.numbers.items
-    ):
+    if step.shows_numbers(digits):
         parts.append(numbers)
     parts.append(value)
     suffix = ""

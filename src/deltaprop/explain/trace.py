@@ -129,6 +129,10 @@ class WorkedNumbers:
 def compute(net: Network, x: np.ndarray, y: np.ndarray, *, learning_rate: float) -> WorkedNumbers:
     """Run the forward pass, backpropagation, the gradient check and one update.
 
+    Over 60 lines because it is one pass in the order training computes: the
+    trace and the error terms, J and ∇J, the finite differences, the step, then
+    one record of it all; each part is a call into the library, not arithmetic.
+
     Args:
       net: a numpy float64 network; it is not changed.
       x, y: the examples, shapes (m, s_1) and (m, s_{n_l}).
