@@ -154,3 +154,19 @@ def test_no_module_over_500_lines() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500
     }
     assert long == {}
+
+
+def test_the_architecture_page_names_functions_that_exist() -> None:
+    # docs/architecture.md's table says where each seed equation lives, as `file.py:name`.
+    import importlib
+    import re
+
+    page = (SRC.parent.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    places = re.findall(r"`([\w/]+)\.py:([\w.]+)`", page)
+    assert len(places) >= 10
+    for path, name in places:
+        module = importlib.import_module("deltaprop." + path.replace("/", "."))
+        target: object = module
+        for part in name.split("."):
+            assert hasattr(target, part), f"{path}.py has no {name}"
+            target = getattr(target, part)

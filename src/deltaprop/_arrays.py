@@ -87,6 +87,14 @@ def first_nonfinite(values: np.ndarray) -> str:
     return f"{kind} at row {bad[0]}, column {bad[1]}"
 
 
+def check_real_finite(name: str, host: np.ndarray) -> None:
+    """Raise ValueError naming ``name`` unless ``host`` holds real, finite numbers."""
+    if not np.issubdtype(host.dtype, np.number) or np.issubdtype(host.dtype, np.complexfloating):
+        raise ValueError(f"{name} must hold real numbers, got dtype {host.dtype}")
+    if not np.all(np.isfinite(host)):
+        raise ValueError(f"{name} contains {first_nonfinite(host)}")
+
+
 def as_matrix(
     name: str,
     value: Any,

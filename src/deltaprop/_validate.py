@@ -24,10 +24,14 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def check_count(name: str, value: Any, low: int = 1) -> int:
-    """A whole number ≥ ``low`` (bools refused), or a ValueError naming ``name``."""
+def check_count(name: str, value: Any, low: int = 1, unit: str = "") -> int:
+    """A whole number ≥ ``low`` (bools refused), or a ValueError naming ``name``.
+
+    ``unit`` names what is counted in the message ("a whole number of epochs ≥ 1").
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
+        what = f"a whole number of {unit}" if unit else "a whole number"
+        raise ValueError(f"{name} must be {what} ≥ {low}, got {value!r}")
     return int(value)
 
 

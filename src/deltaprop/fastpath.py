@@ -242,6 +242,9 @@ def cost_and_grad(
     - a hidden activation with kernels in :data:`KERNELS` is applied in place
       over z, and δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾) ⊙ f′ takes f′ from a.
 
+    One function on purpose: the two passes share the workspace's rows, the kept
+    z's and the scaled δ, which split functions would pass back and forth.
+
     ``work`` is made for this call when missing or too small; ``kernels`` are
     ``KERNELS.get(f[k])`` for every k, looked up here when not given. Returns what
     ``backprop.cost_and_grad`` returns; the output array is new, not ``work``'s.

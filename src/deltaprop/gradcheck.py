@@ -110,6 +110,9 @@ def check_gradient(
 ) -> GradientCheck:
     """Compare backpropagation's gradient with central differences of J.
 
+    (One function: the arguments' checks, the analytic gradient, the finite
+    differences and the verdict, each a few lines, read in order.)
+
     Args:
       net: the network, or any objective (``deltaprop.objective``) with a
         ``float64()`` method giving its float64 twin, such as a sparse
@@ -152,14 +155,7 @@ def check_gradient(
     def J() -> float:
         return objective.value(theta, batch).total
 
-    rng = make_rng(seed)
-    groups: list[tuple[str, np.ndarray, int]] = []
-    for name, start, stop, _ in twin.layout.spans():
-        idx = np.arange(start, stop)
-        if max_coords is not None and idx.size > max_coords:
-            idx = np.sort(rng.choice(idx, size=max_coords, replace=False))
-        groups.append((name, idx, stop - start))
-
+    groups = _coordinates(twin, max_coords, make_rng(seed))
     indices = np.concatenate([idx for _, idx, _ in groups])
     numeric = np.empty(indices.size)
     for n, p in enumerate(indices):
@@ -180,17 +176,23 @@ def check_gradient(
         pos += idx.size
     overall = relative_difference(analytic, numeric)
     ok = overall < threshold and all(p.ok for p in per_layer)
+    eps = float(epsilon)
     return GradientCheck(
-        overall,
-        tuple(per_layer),
-        ok,
-        threshold,
-        layer_threshold,
-        float(epsilon),
-        indices,
-        analytic,
-        numeric,
+        overall, tuple(per_layer), ok, threshold, layer_threshold, eps, indices, analytic, numeric
     )
+
+
+def _coordinates(
+    net: Network, max_coords: int | None, rng: np.random.Generator
+) -> list[tuple[str, np.ndarray, int]]:
+    """(name, checked indices into θ, size) for every W⁽ˡ⁾ and b⁽ˡ⁾, at most ``max_coords`` each."""
+    groups = []
+    for name, start, stop, _ in net.layout.spans():
+        idx = np.arange(start, stop)
+        if max_coords is not None and idx.size > max_coords:
+            idx = np.sort(rng.choice(idx, size=max_coords, replace=False))
+        groups.append((name, idx, stop - start))
+    return groups
 
 
 @dataclass(frozen=True)

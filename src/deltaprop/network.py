@@ -19,7 +19,14 @@ from typing import Any
 import numpy as np
 
 from . import backprop
-from ._arrays import Array, Namespace, as_matrix, dtype_name, first_nonfinite, resolve_namespace
+from ._arrays import (
+    Array,
+    Namespace,
+    as_matrix,
+    check_real_finite,
+    dtype_name,
+    resolve_namespace,
+)
 from ._arrays import to_numpy as _to_numpy
 from ._validate import check_real as _check_real
 from .activations import Activation, get_activation
@@ -357,12 +364,7 @@ class Network:
                 f"sample_weight must have one weight per example, shape ({m},), "
                 f"got shape {host.shape}"
             )
-        if not np.issubdtype(host.dtype, np.number) or np.issubdtype(
-            host.dtype, np.complexfloating
-        ):
-            raise ValueError(f"sample_weight must hold real numbers, got dtype {host.dtype}")
-        if not np.all(np.isfinite(host)):
-            raise ValueError(f"sample_weight contains {first_nonfinite(host)}")
+        check_real_finite("sample_weight", host)
         if np.any(host < 0) or not np.sum(host) > 0:
             raise ValueError("sample_weight must be ≥ 0 with a positive sum")
         return self.from_host(host)
@@ -392,12 +394,7 @@ class Network:
                 f"{name} must be a flat vector of {self.n_params} numbers (the network's θ), "
                 f"got shape {host.shape}"
             )
-        if not np.issubdtype(host.dtype, np.number) or np.issubdtype(
-            host.dtype, np.complexfloating
-        ):
-            raise ValueError(f"{name} must hold real numbers, got dtype {host.dtype}")
-        if not np.all(np.isfinite(host)):
-            raise ValueError(f"{name} contains {first_nonfinite(host)}")
+        check_real_finite(name, host)
         return self.from_host(host)
 
     def _views(self, params: Any) -> tuple[list[Array], list[Array]]:

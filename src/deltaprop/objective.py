@@ -128,7 +128,38 @@ def uses_numpy_engine(xp: Namespace, engine: str) -> bool:
     return xp is np and engine != "reference"
 
 
-class NetworkObjective:
+class OnNetwork:
+    """What an objective over a network's θ shares: θ, its length, conversions, views.
+
+    Args:
+      net: the network whose ``params`` are θ.
+    """
+
+    def __init__(self, net: Network) -> None:
+        self.net = net
+        self.xp = net.xp
+
+    @property
+    def params(self) -> Array:
+        """θ: the network's own flat parameter vector."""
+        return self.net.params
+
+    @property
+    def n_params(self) -> int:
+        """The length of θ."""
+        return self.net.n_params
+
+    def from_host(self, host: np.ndarray) -> Array:
+        """A float64 numpy vector as an array like θ."""
+        return self.net.from_host(host)
+
+    def _views(self, theta: Array) -> tuple[list[Array], list[Array]]:
+        """W and b: the network's own views for its θ, else views into ``theta``."""
+        net = self.net
+        return (net.W, net.b) if theta is net.params else net.unpack(theta)
+
+
+class NetworkObjective(OnNetwork):
     """The seed's J(W,b) = (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾) + (λ/2) Σ_l Σ_i Σ_j (W_ji⁽ˡ⁾)².
 
     Args:
@@ -150,8 +181,7 @@ class NetworkObjective:
     separable = True
 
     def __init__(self, net: Network, engine: str = "auto") -> None:
-        self.net = net
-        self.xp = net.xp
+        super().__init__(net)
         self.fast = uses_numpy_engine(net.xp, engine)
         self.engine = "numpy" if self.fast else "reference"
         # Softmax outputs are classified by argmax: the numpy engine counts them per epoch.
@@ -159,17 +189,6 @@ class NetworkObjective:
         self._work: fastpath.Workspace | None = None
         self._f = net.activations  # f[k], and the numpy engine's kernels for each
         self._kernels = [fastpath.KERNELS.get(act) for act in self._f]
-
-    @property
-    def params(self) -> Array:
-        return self.net.params
-
-    @property
-    def n_params(self) -> int:
-        return self.net.n_params
-
-    def from_host(self, host: np.ndarray) -> Array:
-        return self.net.from_host(host)
 
     def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
         """J's two parts (data term, weight decay) and ∇J into ``grad``."""
@@ -201,10 +220,6 @@ class NetworkObjective:
 
     def accuracy(self, output: Array, y: Array) -> float:
         return accuracy(self.xp, self.net.cost.name, output, y)
-
-    def _views(self, theta: Array) -> tuple[list[Array], list[Array]]:
-        net = self.net
-        return (net.W, net.b) if theta is net.params else net.unpack(theta)
 
     def _cost_and_grad(
         self, theta: Array, batch: Batch, grad: Array, lam: float

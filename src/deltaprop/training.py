@@ -136,7 +136,8 @@ def trainer(
     """The :class:`~deltaprop.loop.Trainer` of one run over (X, Y), checked and not yet started.
 
     Advance it with ``run_epoch()`` or ``step_once()``, run it with ``run()`` (what
-    :func:`train` does), and ``close()`` it when done.
+    :func:`train` does), and ``close()`` it when done. (Long because every argument
+    of a run is documented and checked here, once, before anything is computed.)
 
     Args:
       net: the network to train, or an objective (``deltaprop.objective``) over a

@@ -44,7 +44,7 @@ from ..costs import Cost
 from ..gradcheck import GradientCheck, check_gradient, float64_copy
 from ..history import History
 from ..network import Network
-from ..objective import Batch, Terms
+from ..objective import Batch, OnNetwork, Terms
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ class SparseHistory(History):
     converged: bool = False
 
 
-class SparseObjective:
+class SparseObjective(OnNetwork):
     """J_sparse(W,b) = J(W,b) + β Σ_j KL(ρ ‖ ρ̂_j) as an objective (``deltaprop.objective``).
 
     Its parts are the reconstruction term, the weight decay and the sparsity
@@ -272,19 +272,7 @@ class SparseObjective:
     def __init__(self, net: Network, *, sparsity_target: float = 0.01, beta: float = 3.0) -> None:
         check_autoencoder(net)
         self.rho, self.beta = check_sparsity(sparsity_target, beta)
-        self.net = net
-        self.xp = net.xp
-
-    @property
-    def params(self) -> Array:
-        return self.net.params
-
-    @property
-    def n_params(self) -> int:
-        return self.net.n_params
-
-    def from_host(self, host: np.ndarray) -> Array:
-        return self.net.from_host(host)
+        super().__init__(net)
 
     def new_history(self) -> SparseHistory:
         """The history a run of this objective fills: J's three parts and ρ̂ per epoch."""
@@ -312,10 +300,6 @@ class SparseObjective:
     def accuracy(self, output: Array, y: Array) -> float:
         """NaN: an autoencoder does not classify."""
         return math.nan
-
-    def _views(self, theta: Array) -> tuple[list[Array], list[Array]]:
-        net = self.net
-        return (net.W, net.b) if theta is net.params else net.unpack(theta)
 
     @staticmethod
     def _x(batch: Batch) -> Array:
@@ -378,12 +362,7 @@ def check_sparse_gradient(
     *,
     sparsity_target: float = 0.01,
     beta: float = 3.0,
-    params: Any = None,
-    epsilon: float = 1e-4,
-    threshold: float = 1e-9,
-    layer_threshold: float = 1e-6,
-    max_coords: int | None = None,
-    seed: int | np.random.Generator | None = 0,
+    **options: Any,
 ) -> GradientCheck:
     """∇J_sparse by backpropagation against central differences: ``check_gradient`` on
     :class:`SparseObjective`.
@@ -397,9 +376,8 @@ def check_sparse_gradient(
       net: a sparse autoencoder network (see :func:`autoencoder_network`); unchanged.
       X: the inputs (m, s₁).
       sparsity_target, beta: ρ and β.
-      params: check at this θ instead of the network's own.
-      epsilon, threshold, layer_threshold, max_coords, seed: as for
-        :func:`deltaprop.check_gradient`.
+      options: ``params``, ``epsilon``, ``threshold``, ``layer_threshold``,
+        ``max_coords``, ``seed``, as for :func:`deltaprop.check_gradient`.
 
     >>> net = autoencoder_network(8, 3, seed=0)
     >>> X = np.random.default_rng(1).uniform(0.1, 0.9, size=(10, 8))
@@ -407,14 +385,4 @@ def check_sparse_gradient(
     True
     """
     objective = SparseObjective(net, sparsity_target=sparsity_target, beta=beta)
-    return check_gradient(
-        objective,
-        X,
-        X,
-        params=params,
-        epsilon=epsilon,
-        threshold=threshold,
-        layer_threshold=layer_threshold,
-        max_coords=max_coords,
-        seed=seed,
-    )
+    return check_gradient(objective, X, X, **options)

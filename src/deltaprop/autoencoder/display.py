@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_count
+
 BORDER = 1
 """Pixels between tiles (display_network's ``buf``)."""
 
@@ -28,8 +30,7 @@ def grid_shape(n_tiles: int) -> tuple[int, int]:
     >>> grid_shape(25), grid_shape(200), grid_shape(10)
     ((5, 5), (12, 17), (3, 4))
     """
-    if isinstance(n_tiles, bool) or not isinstance(n_tiles, int) or n_tiles < 1:
-        raise ValueError(f"n_tiles must be a whole number ≥ 1, got {n_tiles!r}")
+    check_count("n_tiles", n_tiles)
     root = math.isqrt(n_tiles)
     if root * root == n_tiles:
         return root, root
@@ -84,8 +85,7 @@ def tiles_png(W: Any, image_shape: tuple[int, int] | None = None, *, scale: int 
     array; write it with ``deltaprop.io.atomic_write_bytes``. Needs matplotlib
     (headless; no figure or window is made).
     """
-    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a whole number ≥ 1, got {scale!r}")
+    check_count("scale", scale)
     array = tile_array(W, image_shape)
     try:
         from matplotlib.image import imsave

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._arrays import to_numpy
-from .._validate import check_real
+from .._validate import check_count, check_real
 from ..network import Network
 from .cost import autoencoder_network, check_sparsity, encode
 from .fit import train_sparse_autoencoder
@@ -79,8 +79,7 @@ class SparseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     def fit(self, X: Any, y: Any = None) -> SparseAutoencoder:
         """Learn the autoencoder on X (m, n); y is ignored."""
         X = validate_data(self, X, dtype=np.float64, reset=True)
-        if not isinstance(self.n_hidden, numbers.Integral) or self.n_hidden < 1:
-            raise ValueError(f"n_hidden must be a whole number ≥ 1, got {self.n_hidden!r}")
+        check_count("n_hidden", self.n_hidden)
         check_sparsity(self.sparsity_target, self.beta)
         lam = check_real("weight_decay", self.weight_decay, low=0.0)
         net = autoencoder_network(

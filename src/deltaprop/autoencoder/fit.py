@@ -36,7 +36,8 @@ def train_sparse_autoencoder(
 ) -> SparseHistory:
     """Minimise J_sparse(W,b) = J(W,b) + β Σ_j KL(ρ ‖ ρ̂_j) over the inputs X by L-BFGS.
 
-    Changes ``net``'s θ in place; the targets are the inputs themselves.
+    Changes ``net``'s θ in place; the targets are the inputs themselves. (Its length
+    is its documentation: the body is ``trainer`` on :class:`SparseObjective`.)
 
     Args:
       net: a sparse autoencoder network [s₁, s₂, s₁] (see ``autoencoder_network``);

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_count
 from ..network import make_rng
 
 
@@ -61,9 +62,8 @@ def sample_patches(
     """
     images = as_images(images, name="images")
     n, h, w = images.shape
-    for name, value in (("n_patches", n_patches), ("patch_size", patch_size)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
+    check_count("n_patches", n_patches)
+    check_count("patch_size", patch_size)
     if patch_size > min(h, w):
         raise ValueError(f"patch_size is {patch_size}, larger than the {h}×{w} images")
     rng = make_rng(seed)

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from .._arrays import to_numpy
+from .._validate import check_count
 from ..data import one_hot
 from ..network import Network, make_rng
 from ..training import History, train
@@ -207,6 +208,9 @@ def stacked_autoencoder(
 ) -> StackedResult:
     """Pre-train, train a softmax on the last features, stack, fine-tune; accuracies on test.
 
+    UFLDL's four stages in order, in one function so that they read as the exercise
+    does (each stage is one call: ``pretrain``, ``train_softmax``, ``stack``, ``train``).
+
     Args:
       X_train, y_train: labelled training inputs (m, n) and labels 0 … k − 1.
       X_test, y_test: the test inputs and labels.
@@ -227,8 +231,7 @@ def stacked_autoencoder(
     """
     y_train, y_test = _labels("y_train", y_train), _labels("y_test", y_test)
     k = int(max(y_train.max(), y_test.max())) + 1 if n_classes is None else n_classes
-    if isinstance(finetune_iter, bool) or not isinstance(finetune_iter, int) or finetune_iter < 0:
-        raise ValueError(f"finetune_iter must be a whole number ≥ 0, got {finetune_iter!r}")
+    check_count("finetune_iter", finetune_iter, low=0)
     rng = make_rng(seed)
     source = X_train if X_unlabelled is None else X_unlabelled
     layers = pretrain(

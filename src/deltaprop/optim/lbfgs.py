@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_count
+
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 """θ ↦ (J(θ), ∇J(θ)): a float and a float64 vector shaped like θ."""
 
@@ -63,6 +65,8 @@ def minimize_lbfgs(
     blas_threads: int | None = 1,
 ) -> LbfgsResult:
     """θ* = argmin_θ J(θ) by limited-memory BFGS, from θ₀ = ``theta0``.
+
+    (Long for its arguments' documentation; the body maps them onto scipy's.)
 
     Each iteration moves θₖ₊₁ = θₖ − tₖ Hₖ ∇J(θₖ), where Hₖ ∇J is the
     two-loop recursion over the last ``memory`` pairs (s, y) and the step tₖ
@@ -156,9 +160,7 @@ def _check_theta0(theta0: Any) -> np.ndarray:
 
 
 def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
-    return int(value)
+    return check_count(name, value)
 
 
 @contextlib.contextmanager

@@ -6,17 +6,14 @@ that epoch, and ``config()`` gives the JSON-able data to store in a model file.
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from .._validate import check_positive
+from .._validate import check_count, check_positive
 
 
 def _check_epoch(epoch: Any) -> int:
-    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
-        raise ValueError(f"epoch must be a whole number ≥ 0, got {epoch!r}")
-    return int(epoch)
+    return check_count("epoch", epoch, low=0)
 
 
 @dataclass(frozen=True)
@@ -71,12 +68,7 @@ class StepDecay:
     def __post_init__(self) -> None:
         object.__setattr__(self, "lr", check_positive("lr", self.lr))
         object.__setattr__(self, "factor", check_positive("factor", self.factor))
-        if (
-            isinstance(self.every, bool)
-            or not isinstance(self.every, numbers.Integral)
-            or self.every < 1
-        ):
-            raise ValueError(f"every must be a whole number of epochs ≥ 1, got {self.every!r}")
+        check_count("every", self.every, unit="epochs")
         object.__setattr__(self, "every", int(self.every))
 
     def __call__(self, epoch: int) -> float:

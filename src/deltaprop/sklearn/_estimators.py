@@ -293,7 +293,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     _regression = True
 
-    def __init__(
+    def __init__(  # scikit-learn's parameters, one line each: get_params reads them from here
         self,
         loss: str = "squared_error",
         hidden_layer_sizes: int | Sequence[int] = (100,),

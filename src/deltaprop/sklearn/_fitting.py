@@ -154,7 +154,11 @@ def new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
 def fit_stochastic(
     est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState, incremental: bool
 ) -> None:
-    """scikit-learn's epochs of mini-batch updates, as one run of deltaprop's loop."""
+    """scikit-learn's epochs of mini-batch updates, as one run of deltaprop's loop.
+
+    One function, as scikit-learn's ``_fit_stochastic`` is: the solver, the split,
+    the order and the loop's configuration are set up together, then run.
+    """
     net = est.network_
     theta = net.params
     if not incremental or getattr(est, "_solver", None) is None:
@@ -170,16 +174,6 @@ def fit_stochastic(
             est.validation_scores_, est.val_loss_curve_ = [], []
             est.best_validation_score_ = -math.inf
     m = train.x.shape[0]
-    if cfg.batch_size is None:
-        batch_size = min(200, m)
-    else:
-        if cfg.batch_size > m:
-            warnings.warn(
-                "Got `batch_size` less than 1 or larger than sample size. "
-                "It is going to be clipped",
-                stacklevel=5,
-            )
-        batch_size = min(cfg.batch_size, m)
     order = np.arange(m)
 
     def epoch_order(rng: np.random.Generator, m: int) -> np.ndarray | None:
@@ -194,7 +188,7 @@ def fit_stochastic(
         schedule=solver,
         opt=solver.optimizer,
         epochs=1 if incremental else cfg.max_iter,
-        batch_size=batch_size,
+        batch_size=batch_size(cfg, m),
         checkpoint_every=0,
         skip_empty=True,
     )
@@ -227,6 +221,18 @@ def fit_stochastic(
         run.close()
     if cfg.early_stopping:
         theta[...] = est._best_theta
+
+
+def batch_size(cfg: Settings, m: int) -> int:
+    """scikit-learn's batch size: min(200, m) by default, a larger one clipped with a warning."""
+    if cfg.batch_size is None:
+        return min(200, m)
+    if cfg.batch_size > m:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+            stacklevel=6,
+        )
+    return min(cfg.batch_size, m)
 
 
 def stochastic_callback(
@@ -344,9 +350,8 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
     stop when max |∂J/∂θ| ≤ tol or when J's relative decrease
     (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol.
     """
-    net = est.network_
+    net, batch = est.network_, data.batch
     objective = SklearnObjective(net, cfg)
-    batch = data.batch
     previous = [objective.value(net.params, batch).total]  # J(θ₀)
     converged = [False]
 

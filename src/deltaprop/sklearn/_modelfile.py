@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.preprocessing import LabelBinarizer
 
 from .._arrays import dtype_name
+from .._validate import check_count
 from ..io import ModelFileError, load_metadata, load_model
 
 BaseMLP = Any
@@ -95,6 +96,7 @@ def read_estimator(path: str | os.PathLike[str], classes: Mapping[str, type[Base
 
 
 def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
+    """The estimator from a file's record; long because it checks every field before use."""
     params, fitted = record["params"], record["fitted"]
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise ValueError("'params' and 'fitted' must be JSON objects")
@@ -216,7 +218,4 @@ def _is_number(value: Any) -> bool:
 
 
 def _int(fitted: dict[str, Any], key: str) -> int:
-    value = fitted[key]
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{key} must be a whole number ≥ 0, got {value!r}")
-    return value
+    return check_count(key, fitted[key], low=0)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._arrays import dtype_name
+from .._validate import check_count
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
 
@@ -182,9 +183,7 @@ def _flag(name: str, value: Any) -> bool:
 
 
 def _count(name: str, value: Any, low: int = 1) -> int:
-    if _is_bool(value) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return int(value)
+    return check_count(name, value, low)
 
 
 def _real(
