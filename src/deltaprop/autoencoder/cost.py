@@ -122,19 +122,12 @@ def _terms(
     )
 
 
-def sparse_cost(
-    xp: Namespace,
-    W: Sequence[Array],
-    b: Sequence[Array],
-    f: Sequence[Activation],
-    cost: Cost,
-    lam: float,
-    rho: float,
-    beta: float,
-    x: Array,
-) -> SparseTerms:
-    """J_sparse(W,b) on the inputs x (m, s₁), by one forward pass; no gradient."""
-    return _terms(xp, backprop.forward(xp, W, b, f, x), W, f, cost, lam, rho, beta)
+def sparse_cost(xp: Namespace, *args: Any) -> SparseTerms:
+    """J_sparse(W,b) alone, by one forward pass: :func:`sparse_cost_and_grad` without dW, db.
+
+    Takes ``(xp, W, b, f, cost, lam, rho, beta, x)``.
+    """
+    return sparse_cost_and_grad(xp, *args)
 
 
 def sparse_cost_and_grad(
@@ -147,10 +140,10 @@ def sparse_cost_and_grad(
     rho: float,
     beta: float,
     x: Array,
-    dW: Sequence[Array],
-    db: Sequence[Array],
+    dW: Sequence[Array] | None = None,
+    db: Sequence[Array] | None = None,
 ) -> SparseTerms:
-    """J_sparse(W,b) and its gradient, written into ``dW`` and ``db``.
+    """J_sparse(W,b) and its gradient, written into ``dW`` and ``db`` (None: J alone).
 
     The forward pass, δ⁽³⁾ and the gradients are backprop's own; only δ⁽²⁾ differs:
 
@@ -166,6 +159,8 @@ def sparse_cost_and_grad(
     """
     trace = backprop.forward(xp, W, b, f, x)
     terms = _terms(xp, trace, W, f, cost, lam, rho, beta)
+    if dW is None or db is None:
+        return terms
     delta3 = backprop.output_delta(xp, cost, f[-1], trace, x)  # −(x − a⁽³⁾) ⊙ f′(z⁽³⁾)
     back = delta3 @ W[1]  # W⁽²⁾ᵀ δ⁽³⁾, one row per example
     sparsity = kl_delta(rho, beta, terms.rho_hat, terms.rho_hat_c)  # one row, for every example
