@@ -297,7 +297,11 @@ class _Config:
             )
         elif optimizer != "lbfgs":
             opt = get_optimizer(
-                optimizer, momentum=momentum, beta1=beta1, beta2=beta2, eps=adam_epsilon
+                optimizer,
+                momentum=momentum,
+                beta1=beta1,
+                beta2=beta2,
+                eps=check_positive("adam_epsilon", adam_epsilon),
             )
         if isinstance(learning_rate, Constant | StepDecay | InverseTime) or (
             callable(learning_rate) and hasattr(learning_rate, "config")
