@@ -333,6 +333,8 @@ def test_silent_by_default(capsys):
         ({"validation": (np.ones((3, 4)),)}, "validation: expected (X_val, Y_val)"),
         ({"learning_rate": -1.0}, "learning_rate must be a finite number at least 0.0"),
         ({"momentum": 1.5, "optimizer": "momentum"}, "momentum must be a number in [0, 1)"),
+        ({"learning_rate": 0}, "learning_rate must be a positive finite number, got 0"),
+        ({"adam_epsilon": 0.0, "optimizer": "adam"}, "adam_epsilon must be a positive"),
     ],
 )
 def test_bad_training_arguments(kwargs, words):
