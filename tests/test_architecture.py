@@ -17,7 +17,24 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "deltaprop"
 MATH_CORE = ("activations", "costs", "backprop", "network")
 """The seed's mathematics: it must not reach up into what uses it."""
 
-ABOVE_THE_MATH = ("training", "io", "cli", "app", "explain", "sklearn", "autoencoder", "progress")
+ABOVE_THE_MATH = (
+    "training",
+    "loop",
+    "objective",
+    "fastpath",
+    "gradcheck",
+    "history",
+    "runstate",
+    "distributed",
+    "progress",
+    "io",
+    "cli",
+    "app",
+    "explain",
+    "sklearn",
+    "autoencoder",
+    "data",
+)
 
 
 def _module_name(path: Path) -> str:

@@ -255,3 +255,74 @@ def test_data_parallel_refuses_an_objective_that_is_not_separable():
         DataParallel(MPI.COMM_SELF).evaluate(
             objective, net.params, Batch(X, X), np.empty(net.n_params)
         )
+
+
+def test_a_closed_lbfgs_trainer_stays_finished():
+    X, Y = digits(60)
+    run = dp.trainer(network(), X, Y, optimizer="lbfgs", epochs=20)
+    assert run.step_once()
+    run.close()
+    assert run.finished and not run.step_once() and not run.run_epoch()
+    assert not any(t.name == "lbfgs" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_dropped_lbfgs_trainer_stops_its_worker():
+    import gc
+
+    X, Y = digits(60)
+    run = dp.trainer(network(), X, Y, optimizer="lbfgs", epochs=20)
+    assert run.step_once()
+    del run
+    gc.collect()
+    for _ in range(50):
+        if not any(t.name == "lbfgs" and t.is_alive() for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.02)
+    assert not any(t.name == "lbfgs" and t.is_alive() for t in threading.enumerate())
+
+
+def test_ctrl_c_during_lbfgs_keeps_the_last_iterate(monkeypatch):
+    # A real SIGINT, delivered while the main thread waits for L-BFGS's worker.
+    import os
+    import signal
+    import time
+
+    X, Y = digits(100)
+    net = network(weight_decay=1e-3)
+    objective = NetworkObjective(net)
+    evaluate = objective.evaluate
+
+    def slow(theta, batch, grad):
+        time.sleep(0.02)
+        return evaluate(theta, batch, grad)
+
+    monkeypatch.setattr(objective, "evaluate", slow)
+    iterates = []
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(dp.TrainingInterrupted):
+            dp.train(
+                objective,
+                X,
+                Y,
+                optimizer="lbfgs",
+                epochs=1000,
+                callbacks=[lambda info: iterates.append(info.net.params.copy())],
+            )
+    finally:
+        timer.cancel()
+    assert iterates, "the run should have made some iterations before Ctrl-C"
+    np.testing.assert_array_equal(net.params, iterates[-1])
+    assert not any(t.name == "lbfgs" and t.is_alive() for t in threading.enumerate())
+
+
+def test_a_resumed_sparse_run_keeps_its_history_columns(tmp_path):
+    net = autoencoder_network(16, 4, seed=1)
+    X = np.random.default_rng(2).uniform(0.1, 0.9, size=(30, 16))
+    objective = SparseObjective(net, sparsity_target=0.1)
+    path = tmp_path / "sparse.ckpt"
+    dp.train(objective, X, X, optimizer="adam", learning_rate=0.01, epochs=2, checkpoint=path)
+    again = SparseObjective(autoencoder_network(16, 4, seed=1), sparsity_target=0.1)
+    history = dp.train(again, X, X, optimizer="adam", learning_rate=0.01, epochs=4, resume=path)
+    assert len(history.train_sparsity) == 4 and len(history.mean_activation) == 4

@@ -657,3 +657,22 @@ def test_docstring_examples():
 
     for module in (dps, estimators):
         assert doctest.testmod(module).failed == 0
+
+
+def test_a_batch_whose_weights_are_all_zero_still_counts_its_examples():
+    # The epoch's loss is Σ_B J_B n_B / m over all m examples, as scikit-learn averages
+    # it, a skipped (all-zero-weight) batch's examples included. Here the first two
+    # batches weigh nothing: the updates are those of a fit without those 200 rows,
+    # and the loss is that fit's times (m − 200) / m.
+    X, y = digits()
+    w = np.ones(len(y))
+    w[:200] = 0.0
+    kw = dict(hidden_layer_sizes=(12,), solver="sgd", batch_size=100, max_iter=3)
+    kw.update(shuffle=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        zero = dps.MLPClassifier(**kw).fit(X, y, sample_weight=w)
+        rest = dps.MLPClassifier(**kw).fit(X[200:], y[200:])
+    np.testing.assert_allclose(zero.coefs_[0], rest.coefs_[0], rtol=1e-12)
+    ratio = (len(y) - 200) / len(y)
+    np.testing.assert_allclose(zero.loss_curve_, np.multiply(rest.loss_curve_, ratio), rtol=1e-12)

@@ -46,6 +46,19 @@ class DataParallel:
         self._sum = MPI.SUM
         self._in_place = MPI.IN_PLACE
 
+    def check_threads(self, what: str) -> None:
+        """Raise RuntimeError unless MPI lets a second thread call it (L-BFGS's worker does,
+        while the main thread waits: MPI_THREAD_SERIALIZED or more)."""
+        from mpi4py import MPI
+
+        level = MPI.Query_thread()
+        if level < MPI.THREAD_SERIALIZED:
+            raise RuntimeError(
+                f"{what} under MPI evaluates J in a worker thread, which needs "
+                "MPI_THREAD_SERIALIZED or more; this MPI was initialised with a lower level "
+                "(set mpi4py.rc.thread_level = 'serialized' before importing mpi4py.MPI)"
+            )
+
     @property
     def is_root(self) -> bool:
         """Rank 0 alone writes files and progress."""

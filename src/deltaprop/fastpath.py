@@ -1,7 +1,7 @@
 """The numpy engine: backpropagation's equations with fewer passes over memory.
 
 Everything numpy-specific in deltaprop lives here, behind one dispatch
-(``deltaprop.objective.engine_for``). The definition is ``backprop``: each
+(``deltaprop.objective.uses_numpy_engine``). The definition is ``backprop``: each
 function below computes what a readable function there computes, and
 tests/test_fast_path.py holds every one of them equal to it, on the same inputs,
 through a namespace (``array_api_compat.numpy``) that takes the readable path.
@@ -337,26 +337,32 @@ class Gather:
 class ArgmaxCount:
     """An epoch's count of softmax outputs classified right, compared once at the end.
 
-    Each step keeps its examples' predicted classes; the epoch compares them with
-    the labels in the epoch's order, rather than taking two argmaxes every step.
+    Each step keeps its examples' predicted classes at their places in the epoch's
+    order; the epoch compares them with the labels in that order, rather than
+    taking two argmaxes every step.
     """
 
     def __init__(self, labels: np.ndarray) -> None:
         self.labels = labels
         self.preds = np.empty(labels.shape[0], np.intp)
-        self.seen = 0
+        self.spans: list[tuple[int, int]] = []
 
-    def add(self, output: np.ndarray, y: np.ndarray, n: int) -> None:
-        """The batch's outputs (its n examples follow the previous batches' in the order)."""
-        output.argmax(axis=1, out=self.preds[self.seen : self.seen + n])
-        self.seen += n
+    def add(self, output: np.ndarray, y: np.ndarray, first: int, n: int) -> None:
+        """A batch's outputs, the examples first … first + n of the epoch's order."""
+        output.argmax(axis=1, out=self.preds[first : first + n])
+        self.spans.append((first, n))
 
-    def result(self, order: np.ndarray | None, seen: int) -> float:
-        """The fraction right among the ``seen`` examples of the epoch, in ``order``."""
-        if not seen:
+    def result(self, order: np.ndarray | None) -> float:
+        """The fraction right among the epoch's examples that were run."""
+        if not self.spans:
             return math.nan
-        truth = self.labels[:seen] if order is None else np.take(self.labels, order[:seen])
-        return float(np.count_nonzero(self.preds[:seen] == truth)) / seen
+        (start, _), (last, n) = self.spans[0], self.spans[-1]
+        if start == 0 and sum(k for _, k in self.spans) == last + n:  # one run from 0
+            where: Any = slice(0, last + n)
+        else:
+            where = np.concatenate([np.arange(f, f + k) for f, k in self.spans])
+        truth = self.labels[where] if order is None else np.take(self.labels, order[where])
+        return float(np.count_nonzero(self.preds[where] == truth)) / truth.shape[0]
 
 
 def update(opt: Any, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], lr: float) -> None:

@@ -36,7 +36,7 @@ from . import backprop
 from ._arrays import Array, to_numpy
 from ._validate import check_optional_count
 from .network import Network, make_rng
-from .objective import Batch, NetworkObjective, Objective
+from .objective import Batch, NetworkObjective, Objective, float64_copy
 
 
 @dataclass(frozen=True)
@@ -87,15 +87,6 @@ def relative_difference(g: np.ndarray, g_hat: np.ndarray) -> float:
     return math.inf if den == 0.0 else num / den
 
 
-def float64_copy(net: Network) -> Network:
-    """The same network computing in float64 (a copy; ``net`` is untouched)."""
-    twin = net.copy()
-    twin.dtype = "float64"
-    twin._theta = twin.from_host(to_numpy(net.params).astype(np.float64))
-    twin.W, twin.b = twin.layout.unpack(twin.xp, twin._theta)
-    return twin
-
-
 def check_gradient(
     net: Network | Objective,
     X: Any,
@@ -114,9 +105,9 @@ def check_gradient(
     differences and the verdict, each a few lines, read in order.)
 
     Args:
-      net: the network, or any objective (``deltaprop.objective``) with a
-        ``float64()`` method giving its float64 twin, such as a sparse
-        autoencoder's; its parameters are not changed.
+      net: the network, or an objective (``deltaprop.objective``): one with a
+        ``float64()`` method giving its float64 twin, as every objective of
+        deltaprop has; its parameters are not changed.
       X, Y: a batch, as for ``net.cost_and_grad``.
       params: check at this θ instead of the network's own.
       epsilon: ε of the central difference (UFLDL: 1e-4).
@@ -137,10 +128,8 @@ def check_gradient(
     if isinstance(epsilon, bool) or not (isinstance(epsilon, float | int) and epsilon > 0):
         raise ValueError(f"epsilon must be a positive number, got {epsilon!r}")
     check_optional_count("max_coords", max_coords)
-    if isinstance(net, Network):
-        objective: Objective = NetworkObjective(float64_copy(net), engine="reference")
-    else:
-        objective = net.float64()  # type: ignore[attr-defined]
+    base = NetworkObjective(net) if isinstance(net, Network) else net
+    objective: Objective = base.float64()  # type: ignore[attr-defined]
     twin: Network = objective.net  # type: ignore[attr-defined]
     if params is not None:
         twin.params = params

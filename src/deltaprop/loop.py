@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,7 @@ from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInte
 from .objective import AccuracyCount, Batch, Objective, Terms
 from .optim import Schedule
 from .optim.base import Optimizer
-from .optim.lbfgs import LbfgsSteps, NonFinite
+from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite
 from .runstate import EpochStart, copy_state, restore_run, save_run, truncate
 
 if TYPE_CHECKING:
@@ -105,13 +106,8 @@ class Trainer:
         state: dict[str, Any] | None = None,
     ) -> None:
         self.objective, self.data, self.cfg, self.val = objective, data, cfg, val
-        self.rng, self.net, self.hooks, self.checkpoint, self.dp = (
-            rng,
-            net,
-            callbacks,
-            checkpoint,
-            dp,
-        )
+        self.rng, self.net, self.hooks = rng, net, callbacks
+        self.checkpoint, self.dp = checkpoint, dp
         self.xp = objective.xp
         self.theta = objective.params
         m = data.m
@@ -139,10 +135,11 @@ class Trainer:
         self._grad = self.xp.empty_like(self.theta)
         self._previous: EpochStart | None = None
         self._lbfgs: LbfgsSteps | None = None
+        self.lbfgs_result: LbfgsResult | None = None  # scipy's, once an L-BFGS run has ended
         self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
-        # The numpy engine's mini-batch gathering, updates and accuracy count, or the
-        # readable ones: the loop's one dispatch.
-        self._fast = bool(getattr(objective, "fast", False)) and dp is None
+        # The objective's engine also gathers the loop's mini-batches, makes its updates
+        # and counts its accuracy (one process; MPI shards take the readable path).
+        self._fast = getattr(objective, "engine", "reference") == "numpy" and dp is None
         self._gather: fastpath.Gather | None = None
         self._order: Array | None = None
         self._labels: np.ndarray | None = None
@@ -169,12 +166,17 @@ class Trainer:
         """
         if self.finished:
             return False
-        if self._epoch_run is None:
-            if self._budget_spent():
-                return self.finish()
-            self._epoch_run = self._lbfgs_epoch() if self.cfg.opt is None else self._steps_epoch()
         epoch = self.epoch
         with np.errstate(over="ignore", invalid="ignore"):
+            if self._epoch_run is None:
+                if self._budget_spent():
+                    return self.finish()
+                if self.cfg.opt is None:  # an L-BFGS iteration is a whole epoch
+                    stop = self._lbfgs_epoch()
+                    if stop or self._budget_spent():
+                        self.finish()
+                    return self.epoch > epoch
+                self._epoch_run = self._steps_epoch()
             try:
                 next(self._epoch_run)
                 return True
@@ -190,14 +192,15 @@ class Trainer:
         if self.epoch >= cfg.epochs:
             return True
         if cfg.opt is not None and cfg.max_steps is not None and self.step >= cfg.max_steps:
-            self.history.stop_reason = (
-                self.history.stop_reason or f"max_steps={cfg.max_steps} reached"
+            self.history.stop_reason = self.history.stop_reason or (
+                f"max_steps={cfg.max_steps} reached"
             )
             return True
         return False
 
     def close(self) -> None:
-        """Stop what still runs (L-BFGS's worker) and close the callbacks that can be."""
+        """End the run here: stop L-BFGS's worker, close the callbacks that can be closed."""
+        self.finished = True
         if self._lbfgs is not None:
             self._lbfgs.close()
         for hook in self.hooks:
@@ -208,7 +211,10 @@ class Trainer:
     def finish(self) -> bool:
         """End the run: best θ back (early stopping), the stop reason set; False."""
         if self._lbfgs is not None:
+            if self.epoch >= self.cfg.epochs:
+                self._lbfgs.next()  # scipy ends by itself after its last iteration: its result
             self._lbfgs.close()
+            self.lbfgs_result = self._lbfgs.result
         if self.best_theta is not None:
             self.theta[...] = self.best_theta
         if not self.history.stop_reason:
@@ -218,15 +224,15 @@ class Trainer:
 
     # --- step-based optimizers ------------------------------------------------------------
 
-    def _updates(self) -> Iterator[tuple[Terms, Batch, int, bool]]:
+    def _updates(self, lr: float) -> Iterator[tuple[Terms, Batch, int, int, bool]]:
         """The epoch's updates, one per mini-batch: after each, the batch's J's parts (at the
-        θ the update started from), the batch (this rank's rows), its global size, and
-        whether it was the epoch's last."""
+        θ the update started from), the batch (this rank's rows), where it starts in the
+        epoch's order, its global size, and whether it was the epoch's last update."""
         cfg, xp, theta, grad = self.cfg, self.xp, self.theta, self._grad
-        assert cfg.opt is not None and cfg.schedule is not None
+        opt = cfg.opt
+        assert opt is not None
         m = self.m_global
         bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
-        lr = cfg.schedule(self.epoch)
         self._order = None
         if bs < m or self._own_order:
             host = self.order(self.rng, m)
@@ -237,7 +243,6 @@ class Trainer:
         order = self._order
         if order is not None and self._fast and self._gather is None:
             self._gather = fastpath.Gather(self.data.x, self.data.y, self.data.w, bs)
-        update = fastpath.update if self._fast else _updater(xp)
         for first in range(0, m, bs):
             batch = self._batch(order, first, bs)
             if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
@@ -245,15 +250,22 @@ class Trainer:
             terms = self._evaluate(batch, theta)
             if not math.isfinite(terms.total):
                 raise _NotFinite
-            update(cfg.opt, theta, grad, self.state, lr)
+            if self._fast:
+                fastpath.update(opt, theta, grad, self.state, lr)
+            else:
+                opt.update(xp, theta, grad, self.state, lr)
             self.step += 1
             limit = cfg.max_steps is not None and self.step >= cfg.max_steps
-            yield terms, batch, min(bs, m - first), limit or first + bs >= m
+            yield terms, batch, first, min(bs, m - first), limit or first + bs >= m
             if limit:
                 return
 
     def _steps_epoch(self) -> Generator[None, None, bool]:
-        """One epoch of updates, yielding after each but the last; returns whether to stop."""
+        """One epoch of updates, yielding after each but the last; returns whether to stop.
+
+        The epoch's J is the mean of its batches' J, weighted by batch size, over the
+        epoch's examples (scikit-learn's rule, which counts a skipped batch's examples).
+        """
         t0 = time.perf_counter()
         assert self.cfg.schedule is not None
         lr = self.cfg.schedule(self.epoch)
@@ -268,15 +280,15 @@ class Trainer:
         try:
             sums = [0.0] * len(self.objective.part_names)
             extra: dict[str, float] = {}
-            seen = 0
+            end = 0  # the examples of the epoch's order up to the last batch run
             try:
-                for terms, batch, n, last in self._updates():
+                for terms, batch, first, n, last in self._updates(lr):
                     for k, part in enumerate(terms.parts):
                         sums[k] += part * n
                     for key, value in (terms.extra or {}).items():
                         extra[key] = extra.get(key, 0.0) + value * n
-                    count.add(terms.output, batch.y, n)
-                    seen += n
+                    count.add(terms.output, batch.y, first, n)
+                    end = first + n
                     if not last:
                         yield
             except _NotFinite:
@@ -286,9 +298,11 @@ class Trainer:
                 raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta) from None
             if not bool(self.xp.all(self.xp.isfinite(self.theta))):
                 raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
-            parts = tuple(total / seen if seen else math.nan for total in sums)
-            extra = {key: value / seen for key, value in extra.items()}
-            stop = self._record(parts, extra, count.result(self._order, seen), lr, t0)
+            if self.cfg.skip_empty and self.step > start.step:
+                end = self.m_global
+            parts = tuple(total / end if end else math.nan for total in sums)
+            extra = {key: value / end for key, value in extra.items()}
+            stop = self._record(parts, extra, count.result(self._order), lr, t0)
         except KeyboardInterrupt:
             if self.epoch == start.epoch:  # the epoch was not completed: go back to its start
                 self.theta[...] = start.theta
@@ -328,51 +342,48 @@ class Trainer:
 
     # --- L-BFGS ---------------------------------------------------------------------------
 
-    def _lbfgs_epoch(self) -> Generator[None, None, bool]:
-        """One L-BFGS iteration (a generator that yields nothing); returns whether to stop."""
-        yield from ()
+    def _lbfgs_epoch(self) -> bool:
+        """One L-BFGS iteration, recorded as an epoch; whether to stop."""
         objective, theta = self.objective, self.theta
         if self._lbfgs is None:
+            if self.dp is not None:
+                self.dp.check_threads("L-BFGS")
             self._lbfgs = LbfgsSteps(
-                self._lbfgs_fun,
+                _weakly(self._lbfgs_fun),
                 to_numpy(theta).astype(np.float64),
                 max_iter=self.cfg.epochs - self.epoch,
                 tol=self.cfg.tol,
                 max_fun=self.cfg.max_steps,
                 n_fev=self.step,
             )
+            weakref.finalize(self, self._lbfgs.close)  # a trainer dropped mid-run stops it
         run = self._lbfgs
         t0 = time.perf_counter()
         try:
-            it = run.next()
-        except NonFinite:
-            raise self._diverged(
-                f"iteration {self.epoch}", objective.from_host(run.last_finite)
-            ) from None
+            try:
+                it = run.next()
+            except NonFinite:
+                good = objective.from_host(run.last_finite)
+                raise self._diverged(f"iteration {self.epoch}", good) from None
+            self.step = run.n_fev
+            if it is None:  # scipy stopped before the budget: converged, or could not go on
+                res = run.result
+                if res is not None:
+                    theta[...] = objective.from_host(res.x)
+                    reason = f"converged: {res.message}" if res.success else res.message
+                    self.history.stop_reason = reason
+                return True
+            theta[...] = objective.from_host(it.theta)
+            terms: Terms = it.info
+            acc = objective.accuracy(terms.output, self.data.y)
+            if self.dp is not None:
+                m_local = self.data.m
+                acc = self.dp.sum([acc * m_local if m_local else 0.0])[0] / self.m_global
+            return self._record(terms.parts, terms.extra or {}, acc, math.nan, t0, it.grad)
         except KeyboardInterrupt:
             run.close()
             theta[...] = objective.from_host(run.last_finite)
             raise self._interrupted("iteration") from None
-        self.step = run.n_fev
-        if it is None:
-            res = run.result
-            if res is not None:
-                theta[...] = objective.from_host(res.x)
-                if res.success:
-                    self.history.stop_reason = f"converged: {res.message}"
-            return True
-        theta[...] = objective.from_host(it.theta)
-        terms: Terms = it.info
-        acc = self.objective.accuracy(terms.output, self.data.y)
-        if self.dp is not None:
-            m_local = self.data.m
-            acc = self.dp.sum([acc * m_local if m_local else 0.0])[0] / self.m_global
-        try:
-            stop = self._record(terms.parts, terms.extra or {}, acc, math.nan, t0, it.grad)
-        except KeyboardInterrupt:
-            run.close()
-            raise self._interrupted("iteration") from None
-        return stop
 
     def _lbfgs_fun(self, th: np.ndarray) -> tuple[float, Array, Terms]:
         terms = self._evaluate(self.data, self.objective.from_host(th))
@@ -489,14 +500,18 @@ class Trainer:
         restore_run(self, path)
 
 
-def _updater(xp: Any) -> Callable[[Optimizer, Array, Array, dict[str, Any], float], None]:
-    """The optimizers' own update, in namespace ``xp``."""
-
-    def update(opt: Optimizer, theta: Array, grad: Array, state: dict[str, Any], lr: float) -> None:
-        opt.update(xp, theta, grad, state, lr)
-
-    return update
-
-
 class _NotFinite(Exception):
     """J was not finite at a step."""
+
+
+def _weakly(method: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
+    """``method``, held weakly: L-BFGS's worker must not keep its trainer alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call(th: np.ndarray) -> Any:
+        bound = ref()
+        if bound is None:
+            raise ReferenceError("the trainer of this L-BFGS run is gone")
+        return bound(th)
+
+    return call

@@ -16,6 +16,10 @@ examples (x⁽ⁱ⁾, y⁽ⁱ⁾) with optional weights wᵢ, gives J's parts an
 - ``value(theta, batch) -> Terms``: the same without the gradient (validation);
 - ``accuracy(output, y) -> float``: the fraction classified right, NaN when the
   objective does not classify;
+- ``float64()`` (for gradient checks): the same objective over a float64 copy
+  of the network, computed by the reference engine;
+- ``engine``: "numpy" when the numpy engine computes it (the loop then gathers,
+  updates and counts with the same engine), else "reference";
 - optionally ``new_history()``: a ``History`` (subclass) with a column
   ``train_<part>`` for each part beyond data and decay, and one for each key of
   ``Terms.extra``;
@@ -40,7 +44,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from . import backprop, fastpath
-from ._arrays import Array, Namespace
+from ._arrays import Array, Namespace, to_numpy
 from ._validate import check_choice
 from .network import Network
 
@@ -106,6 +110,15 @@ class Objective(Protocol):
     def value(self, theta: Array, batch: Batch) -> Terms: ...
 
     def accuracy(self, output: Array, y: Array) -> float: ...
+
+
+def float64_copy(net: Network) -> Network:
+    """The same network computing in float64 (a copy; ``net`` is untouched)."""
+    twin = net.copy()
+    twin.dtype = "float64"
+    twin._theta = twin.from_host(to_numpy(net.params).astype(np.float64))
+    twin.W, twin.b = twin.layout.unpack(twin.xp, twin._theta)
+    return twin
 
 
 def accuracy(xp: Any, cost_name: str, out: Array, y: Array) -> float:
@@ -195,6 +208,10 @@ class NetworkObjective(OnNetwork):
         data, decay, out = self._cost_and_grad(theta, batch, grad, self.net.weight_decay)
         return Terms((float(data), float(decay)), out)
 
+    def float64(self) -> NetworkObjective:
+        """The same objective over a float64 copy of the network, by the reference engine."""
+        return NetworkObjective(float64_copy(self.net), engine="reference")
+
     def evaluate_data(self, theta: Array, batch: Batch, grad: Array) -> tuple[float, Array]:
         """The data term and its gradient alone (λ = 0), for data-parallel sums."""
         data, _, out = self._cost_and_grad(theta, batch, grad, 0.0)
@@ -240,22 +257,25 @@ class NetworkObjective(OnNetwork):
 class AccuracyCount:
     """An epoch's count of examples classified right, batch by batch (any namespace).
 
-    ``dp`` (a ``deltaprop.distributed.DataParallel`` or None) sums the counts over ranks.
+    ``dp`` (a ``deltaprop.distributed.DataParallel`` or None) sums the counts over
+    ranks. ``deltaprop.fastpath.ArgmaxCount`` counts the same for the numpy engine.
     """
 
-    def __init__(self, objective: Objective, dp: Any) -> None:
+    def __init__(self, objective: Objective, dp: Any = None) -> None:
         self.objective, self.dp = objective, dp
         self.correct = 0.0
-        self.local = 0.0
+        self.rows = 0.0
 
-    def add(self, output: Array, y: Array, n: int) -> None:
+    def add(self, output: Array, y: Array, first: int, n: int) -> None:
+        """A batch's outputs and targets (its rows of the epoch's order: first … first + n)."""
         rows = output.shape[0]
         if rows:
             self.correct += self.objective.accuracy(output, y) * rows
-        self.local += float(rows)
+        self.rows += float(rows)
 
-    def result(self, order: Array | None, seen: int) -> float:
-        correct, local = self.correct, self.local
+    def result(self, order: Array | None) -> float:
+        """The fraction right among the epoch's examples that were run."""
+        correct, rows = self.correct, self.rows
         if self.dp is not None:
-            correct, local = self.dp.sum([correct, local])
-        return correct / local if local else math.nan
+            correct, rows = self.dp.sum([correct, rows])
+        return correct / rows if rows else math.nan

@@ -67,7 +67,7 @@ def restore_run(run: Trainer, path: str) -> None:
             f"{path}: cannot resume: it was trained with optimizer {optimizer!r}, "
             f"this run asks for {run.cfg.optimizer!r}"
         )
-    fields = _checked_state(path, state, run.rng)
+    fields = _checked_state(path, state, run.rng, type(run.history))
     opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}
     expected = {k for k, v in run.state.items() if is_array(v)}
     if set(opt_state) != expected:
@@ -101,7 +101,9 @@ def restore_run(run: Trainer, path: str) -> None:
         run.finish()
 
 
-def _checked_state(path: str, state: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def _checked_state(
+    path: str, state: dict[str, Any], rng: np.random.Generator, kind: type[History] = History
+) -> dict[str, Any]:
     """The checkpoint's run state with every field's type checked, or a ValueError naming it."""
 
     def bad(name: str, expected: str) -> ValueError:
@@ -128,7 +130,7 @@ def _checked_state(path: str, state: dict[str, Any], rng: np.random.Generator) -
     out["opt_scalars"] = scalars
     history = state.get("history")
     try:
-        out["history"] = History.from_dict(history)  # type: ignore[arg-type]
+        out["history"] = kind.from_dict(history)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise bad("history", "a training history") from None
     lengths = {len(v) for v in vars(out["history"]).values() if isinstance(v, list)}

@@ -93,9 +93,7 @@ def train(
     >>> len(dp.train(net, np.eye(2), [[1.0], [0.0]], epochs=5, learning_rate=0.5))
     5
     """
-    run = trainer(net, X, Y, **options)
-    if optimizer_state:
-        run.state.update(optimizer_state)
+    run = trainer(net, X, Y, optimizer_state=optimizer_state, **options)
     try:
         return run.run()
     finally:
@@ -132,6 +130,7 @@ def trainer(
     tol: float | None = None,
     comm: Any = None,
     history: History | None = None,
+    optimizer_state: dict[str, Any] | None = None,
 ) -> Trainer:
     """The :class:`~deltaprop.loop.Trainer` of one run over (X, Y), checked and not yet started.
 
@@ -180,6 +179,8 @@ def trainer(
         rows of them. Rank 0 alone writes checkpoints and progress.
       history: the History to fill (by default the objective's ``new_history()``
         or a plain History).
+      optimizer_state: the optimizer's state to continue from (velocity, Adam's
+        moments), as :func:`train` carries it; a checkpoint being resumed wins.
 
     Raises:
       ValueError: a bad argument, named (before anything is computed).
@@ -246,6 +247,8 @@ def trainer(
         dp=dp_,
         history=history,
     )
+    if optimizer_state:
+        run.state.update(optimizer_state)
     if resume is not None:
         run.restore(str(resume))
     return run

@@ -41,10 +41,10 @@ from .._arrays import Array, Namespace, to_numpy
 from .._validate import check_real
 from ..activations import Activation
 from ..costs import Cost
-from ..gradcheck import GradientCheck, check_gradient, float64_copy
+from ..gradcheck import GradientCheck, check_gradient
 from ..history import History
 from ..network import Network
-from ..objective import Batch, OnNetwork, Terms
+from ..objective import Batch, OnNetwork, Terms, float64_copy
 
 
 @dataclass(frozen=True)
@@ -122,12 +122,19 @@ def _terms(
     )
 
 
-def sparse_cost(xp: Namespace, *args: Any) -> SparseTerms:
-    """J_sparse(W,b) alone, by one forward pass: :func:`sparse_cost_and_grad` without dW, db.
-
-    Takes ``(xp, W, b, f, cost, lam, rho, beta, x)``.
-    """
-    return sparse_cost_and_grad(xp, *args)
+def sparse_cost(
+    xp: Namespace,
+    W: Sequence[Array],
+    b: Sequence[Array],
+    f: Sequence[Activation],
+    cost: Cost,
+    lam: float,
+    rho: float,
+    beta: float,
+    x: Array,
+) -> SparseTerms:
+    """J_sparse(W,b) on the inputs x (m, s₁), by one forward pass; no gradient."""
+    return sparse_cost_and_grad(xp, W, b, f, cost, lam, rho, beta, x)
 
 
 def sparse_cost_and_grad(

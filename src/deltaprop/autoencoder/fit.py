@@ -82,5 +82,8 @@ def train_sparse_autoencoder(
     finally:
         run.close()
     assert isinstance(history, SparseHistory)
+    result = run.lbfgs_result
+    if result is not None and history.stop_reason != "stopped by a callback":
+        history.stop_reason = f"converged: {result.message}" if result.success else result.message
     history.converged = history.stop_reason.startswith("converged")
     return history

@@ -107,17 +107,17 @@ def minimize_lbfgs(
     """
     x0 = _check_theta0(theta0)
     options: dict[str, Any] = {
-        "maxiter": _check_count("max_iter", max_iter),
-        "maxcor": _check_count("memory", memory),
+        "maxiter": check_count("max_iter", max_iter),
+        "maxcor": check_count("memory", memory),
     }
     if max_fun is not None:
-        options["maxfun"] = _check_count("max_fun", max_fun)
+        options["maxfun"] = check_count("max_fun", max_fun)
     if tol is not None:
         if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
             raise ValueError(f"tol must be a number ≥ 0 or None, got {tol!r}")
         options["ftol"] = options["gtol"] = float(tol)
     if blas_threads is not None:
-        _check_count("blas_threads", blas_threads)
+        check_count("blas_threads", blas_threads)
 
     from scipy.optimize import minimize
 
@@ -157,10 +157,6 @@ def _check_theta0(theta0: Any) -> np.ndarray:
             f"theta0 contains a non-finite value at index {np.argmin(np.isfinite(x0))}"
         )
     return x0
-
-
-def _check_count(name: str, value: Any) -> int:
-    return check_count(name, value)
 
 
 @contextlib.contextmanager
@@ -252,7 +248,7 @@ class LbfgsSteps:
     ) -> None:
         self._evaluate = evaluate
         self.last_finite = _check_theta0(theta0).astype(np.float64, copy=True)
-        self._max_iter, self._tol = _check_count("max_iter", max_iter), tol
+        self._max_iter, self._tol = check_count("max_iter", max_iter), tol
         self._max_fun, self._memory = max_fun, memory
         self.n_fev = n_fev
         self.result: LbfgsResult | None = None
@@ -261,6 +257,7 @@ class LbfgsSteps:
         self._to_worker: queue.Queue[str] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self.closed = False
         self._errstate = np.geterr()  # numpy's error state is per thread: the worker takes ours
 
     def next(self) -> Iterate | None:
@@ -269,14 +266,14 @@ class LbfgsSteps:
         Raises:
           NonFinite: J or ∇J was not finite; ``last_finite`` is the last good iterate.
         """
-        if self.result is not None:
+        if self.result is not None or self.closed:
             return None
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name="lbfgs", daemon=True)
             self._thread.start()
         else:
             self._to_worker.put("go")
-        kind, payload = self._to_main.get()
+        kind, payload = self._wait()
         if kind == "iterate":
             self.last_finite = payload.theta
             return payload
@@ -287,7 +284,12 @@ class LbfgsSteps:
         raise payload
 
     def close(self) -> None:
-        """Stop the worker (if it runs) and wait for it; the driver gives no more iterates."""
+        """Stop the worker (if it runs) and wait for it; the driver gives no more iterates.
+
+        ``result`` keeps scipy's result if the run had ended; calling ``next`` after
+        ``close`` gives None.
+        """
+        self.closed = True
         thread = self._thread
         if thread is None or not thread.is_alive():
             return
@@ -296,7 +298,16 @@ class LbfgsSteps:
         while thread.is_alive():
             thread.join(0.05)
             with contextlib.suppress(queue.Empty):
-                self._to_main.get_nowait()  # an iterate or result nobody will read
+                kind, payload = self._to_main.get_nowait()  # nobody will read it now
+                if kind == "done" and payload is not None:
+                    self.result = payload
+
+    def _wait(self) -> tuple[str, Any]:
+        """The worker's next message. Waits in short slices, so that Ctrl-C (which only
+        the main thread handles, whichever thread the signal reached) ends the wait."""
+        while True:
+            with contextlib.suppress(queue.Empty):
+                return self._to_main.get(timeout=0.1)
 
     def _fun(self, th: np.ndarray) -> tuple[float, np.ndarray]:
         if self._stopping:

@@ -29,18 +29,21 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import shuffle
 
-from .. import backprop, fastpath
+from .. import backprop
 from .._arrays import Array, Namespace
 from ..history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from ..loop import LoopConfig, Trainer
 from ..network import Network
-from ..objective import Batch, NetworkObjective, Terms
+from ..objective import Batch, NetworkObjective, Terms, float64_copy
 from ..optim import Adam, get_optimizer
 from ..optim.base import Optimizer
 from ._params import Settings
 
 BaseMLP = Any
 """The estimator being fitted (``_base.BaseMLP``, which imports this module)."""
+
+STOPPED = "stopped by a callback"
+"""The loop's stop reason when a callback (here: scikit-learn's plateau rule) stopped it."""
 
 FTOL = 1e7 * np.finfo(float).eps
 """scipy's default relative-decrease tolerance for L-BFGS-B (factr = 1e7), which
@@ -66,11 +69,20 @@ class Part:
 
 
 class SklearnObjective(NetworkObjective):
-    """J_B(W,b) = data term over B + (λ_B/2) Σ W², λ_B = alpha / Σ_{i∈B} wᵢ, per batch B."""
+    """J_B(W,b) = data term over B + (λ_B/2) Σ W², λ_B = alpha / Σ_{i∈B} wᵢ, per batch B.
 
-    def __init__(self, net: Network, cfg: Settings) -> None:
-        super().__init__(net)
+    Not separable: the penalty depends on the batch's examples (their weight).
+    """
+
+    separable = False
+
+    def __init__(self, net: Network, cfg: Settings, engine: str = "auto") -> None:
+        super().__init__(net, engine)
         self.cfg = cfg
+
+    def float64(self) -> SklearnObjective:
+        """The same objective over a float64 copy of the network, by the reference engine."""
+        return SklearnObjective(float64_copy(self.net), self.cfg, engine="reference")
 
     def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
         lam = self.cfg.lam(batch.weight(np))
@@ -107,7 +119,7 @@ class SklearnAdam:
     ) -> None:
         t = state["t"] + 1
         adam = replace(self.adam, eps=self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t))
-        fastpath.update(adam, theta, grad, state, lr)
+        adam.update(xp, theta, grad, state, lr)
 
     def config(self) -> dict[str, Any]:
         return {**self.adam.config(), "form": "scikit-learn"}
@@ -207,7 +219,14 @@ def fit_stochastic(
         state=solver.state,
     )
     try:
-        run.run()
+        history = run.run()
+        if not incremental and est.n_iter_ == cfg.max_iter and history.stop_reason != STOPPED:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
     except TrainingDiverged:
         raise TrainingDiverged(
             f"training diverged in epoch {est.n_iter_ + 1}: J or its gradient is not finite; "
@@ -230,7 +249,7 @@ def batch_size(cfg: Settings, m: int) -> int:
     if cfg.batch_size > m:
         warnings.warn(
             "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=6,
+            stacklevel=5,
         )
     return min(cfg.batch_size, m)
 
@@ -256,16 +275,7 @@ def stochastic_callback(
     update_no_improvement_count(est, cfg, objective, val)
     if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
         solver.learning_rate = cfg.learning_rate_init / (est.t_ + 1) ** cfg.power_t
-    if est._no_improvement_count > cfg.n_iter_no_change and plateau(est, cfg):
-        return True
-    if not incremental and est.n_iter_ == cfg.max_iter:
-        warnings.warn(
-            f"Stochastic Optimizer: Maximum iterations ({cfg.max_iter}) reached "
-            "and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=2,
-        )
-    return False
+    return est._no_improvement_count > cfg.n_iter_no_change and plateau(est, cfg)
 
 
 def plateau(est: BaseMLP, cfg: Settings) -> bool:
@@ -393,10 +403,11 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
         run.close()
     est.loss_ = previous[0]
     est.best_loss_ = min(est.loss_curve_, default=est.loss_)
-    if not (converged[0] or history.stop_reason.startswith("converged")):
+    result = run.lbfgs_result
+    if not (converged[0] or (result is not None and result.success)):
+        reason = history.stop_reason if result is None else result.message
         warnings.warn(
-            f"lbfgs failed to converge after {est.n_iter_} iteration(s): "
-            f"{history.stop_reason}\n"
+            f"lbfgs failed to converge after {est.n_iter_} iteration(s): {reason}\n"
             f"Increase the number of iterations (max_iter={cfg.max_iter}) or max_fun, "
             "or scale the data.",
             ConvergenceWarning,
