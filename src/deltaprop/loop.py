@@ -25,7 +25,6 @@ import math
 import time
 import weakref
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -34,42 +33,12 @@ from . import fastpath
 from ._arrays import Array, to_numpy
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .objective import AccuracyCount, Batch, Objective, Terms
-from .optim import Schedule
-from .optim.base import Optimizer
 from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite
+from .runconfig import LoopConfig, Order, shuffled
 from .runstate import EpochStart, copy_state, restore_run, save_run, truncate
 
 if TYPE_CHECKING:
     from .distributed import DataParallel
-
-Order = Callable[[np.random.Generator, int], "np.ndarray | None"]
-"""(rng, m) ↦ the order of the m examples for this epoch (None: as they are)."""
-
-
-def shuffled(rng: np.random.Generator, m: int) -> np.ndarray:
-    """A fresh permutation of the m examples from ``rng``: deltaprop's epoch order."""
-    return rng.permutation(m)
-
-
-@dataclass(frozen=True)
-class LoopConfig:
-    """What the loop needs to know of a run (``deltaprop.train`` checks and builds it).
-
-    ``opt`` is None for L-BFGS. ``batch_size`` None is the full batch. ``max_steps``
-    counts updates (L-BFGS: evaluations of J). ``describe`` is stored in checkpoints.
-    """
-
-    optimizer: str
-    schedule: Schedule | None  # None for L-BFGS
-    opt: Optimizer | None
-    epochs: int
-    max_steps: int | None = None
-    batch_size: int | None = None
-    early_stopping: int | None = None
-    checkpoint_every: int = 1
-    tol: float | None = None
-    describe: Mapping[str, Any] | None = None
-    skip_empty: bool = False  # scikit-learn skips a batch whose weights sum to 0
 
 
 class Trainer:

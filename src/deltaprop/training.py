@@ -34,7 +34,7 @@ import numpy as np
 
 from ._validate import check_count, check_optional_count, check_positive, check_real
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
-from .loop import LoopConfig, Trainer
+from .loop import Trainer
 from .network import Network, make_rng
 from .objective import Batch, NetworkObjective, Objective
 from .optim import (
@@ -46,6 +46,7 @@ from .optim import (
     get_optimizer,
 )
 from .optim.base import Optimizer
+from .runconfig import LoopConfig
 
 __all__ = [
     "Callback",

@@ -32,11 +32,12 @@ from sklearn.utils import shuffle
 from .. import backprop
 from .._arrays import Array, Namespace
 from ..history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
-from ..loop import LoopConfig, Trainer
+from ..loop import Trainer
 from ..network import Network
 from ..objective import Batch, NetworkObjective, Terms, float64_copy
 from ..optim import Adam, get_optimizer
 from ..optim.base import Optimizer
+from ..runconfig import LoopConfig
 from ._params import Settings
 
 BaseMLP = Any
