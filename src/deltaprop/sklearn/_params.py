@@ -108,18 +108,18 @@ def settings(params: Mapping[str, Any]) -> Settings:
     batch_size = p["batch_size"]
     n_iter_no_change = p["n_iter_no_change"]
     if not (isinstance(n_iter_no_change, float) and n_iter_no_change == math.inf):
-        n_iter_no_change = _count("n_iter_no_change", n_iter_no_change)
+        n_iter_no_change = check_count("n_iter_no_change", n_iter_no_change)
     return Settings(
         hidden_layer_sizes=_hidden(p["hidden_layer_sizes"]),
         activation=_choice("activation", p["activation"], HIDDEN_ACTIVATIONS),
         solver=_choice("solver", p["solver"], {s: s for s in SOLVERS}),
         alpha=DEFAULT_ALPHA if alpha is None else _real("alpha", alpha, low=0.0),
         weight_decay=None if weight_decay is None else _real("weight_decay", weight_decay, 0.0),
-        batch_size=None if batch_size == "auto" else _count("batch_size", batch_size),
+        batch_size=None if batch_size == "auto" else check_count("batch_size", batch_size),
         learning_rate=_choice("learning_rate", p["learning_rate"], {s: s for s in LEARNING_RATES}),
         learning_rate_init=_real("learning_rate_init", p["learning_rate_init"], 0.0, open_low=True),
         power_t=_real("power_t", p["power_t"], low=0.0),
-        max_iter=_count("max_iter", p["max_iter"]),
+        max_iter=check_count("max_iter", p["max_iter"]),
         shuffle=_flag("shuffle", p["shuffle"]),
         tol=_real("tol", p["tol"], low=0.0),
         verbose=_verbose(p["verbose"]),
@@ -134,7 +134,7 @@ def settings(params: Mapping[str, Any]) -> Settings:
         beta_2=_real("beta_2", p["beta_2"], 0.0, 1.0, open_high=True),
         epsilon=_real("epsilon", p["epsilon"], 0.0, open_low=True),
         n_iter_no_change=n_iter_no_change,
-        max_fun=_count("max_fun", p["max_fun"]),
+        max_fun=check_count("max_fun", p["max_fun"]),
         dtype=None if p["dtype"] is None else dtype_name(p["dtype"]),
         output_activation=None
         if p["output_activation"] is None
@@ -173,17 +173,13 @@ def _is_bool(value: Any) -> bool:
 def _verbose(value: Any) -> bool:
     if _is_bool(value):
         return bool(value)
-    return _count("verbose", value, low=0) > 0
+    return check_count("verbose", value, low=0) > 0
 
 
 def _flag(name: str, value: Any) -> bool:
     if not _is_bool(value):
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
-
-
-def _count(name: str, value: Any, low: int = 1) -> int:
-    return check_count(name, value, low)
 
 
 def _real(
