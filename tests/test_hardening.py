@@ -1202,7 +1202,7 @@ def test_sigkill_at_random_moments_loses_nothing(
 
 _KILL_DURING_WRITE = r"""
 import os, signal, sys
-import deltaprop.io
+import deltaprop.modelformat
 
 write_no, stage = int(sys.argv[1]), sys.argv[2]
 writes = 0
@@ -1228,7 +1228,7 @@ class TempFile:
             die()
         return self.f.write(data)
 
-class Os:  # what deltaprop.io sees as os
+class Os:  # what deltaprop.modelformat sees as os
     def __getattr__(self, name):
         return getattr(os, name)
     def fdopen(self, fd, *args, **kwargs):
@@ -1246,7 +1246,7 @@ class Os:  # what deltaprop.io sees as os
         if stage == "renamed" and writes == write_no:
             die()
 
-deltaprop.io.os = Os()
+deltaprop.modelformat.os = Os()
 from deltaprop.cli import main
 sys.exit(main(sys.argv[3:]))
 """
@@ -1317,7 +1317,7 @@ def test_sigint_saves_exits_130_and_resumes_to_the_same_parameters(
 
 
 class FullDisk:
-    """What deltaprop.io sees as ``os`` on a disk that fills up: from write number
+    """What deltaprop.modelformat sees as ``os`` on a disk that fills up: from write number
     ``after`` + 1 on, write() stores half its bytes then fails with ENOSPC (or fsync fails)."""
 
     def __init__(self, where: str, after: int = 0) -> None:

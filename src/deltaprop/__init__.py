@@ -8,17 +8,17 @@
 True
 """
 
+from ._version import __version__
 from .activations import ACTIVATIONS, Activation
 from .backprop import Trace
+from .checkpoints import load_checkpoint
 from .costs import COSTS, Cost
 from .gradcheck import DeltaCheck, GradientCheck, ParamCheck, check_deltas, check_gradient
-from .io import ModelFileError, load_checkpoint, load_metadata, load_model, save_model
+from .io import ModelFileError, load_metadata, load_model, save_model
 from .network import Layout, Network
 from .training import EpochEnd, History, TrainingDiverged, TrainingInterrupted, train
 
 load = load_model
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",
