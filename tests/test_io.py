@@ -512,7 +512,8 @@ def test_a_changed_byte_of_the_weights_is_caught(tmp_path: Path, kind: str, dama
     if damage == "flip":
         data[-5] ^= 0x01  # the lowest bit of a weight's byte: still finite, silently different
     else:
-        data[-100:] = bytes(100)  # the last 100 bytes of tensor data zeroed
+        start = len(data) - 8 * net.n_params  # θ is the last tensor: W⁽¹⁾ starts here
+        data[start : start + 100] = bytes(100)  # 100 bytes of the weights zeroed
     path.write_bytes(bytes(data))
     rejects(path, "do not match the checksum in the metadata; the file is damaged", loader)
 
