@@ -13,24 +13,12 @@ import math
 
 import numpy as np
 
+from .._validate import check_count as _count
+from ..network import make_rng as as_generator
+
 Seed = int | np.random.Generator | None
 
-
-def as_generator(seed: Seed) -> np.random.Generator:
-    """A numpy Generator from an int seed ≥ 0, a Generator (used as is) or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (
-        isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0
-    ):
-        return np.random.default_rng(seed)
-    raise ValueError(f"seed: expected a non-negative int, a numpy Generator or None, got {seed!r}")
-
-
-def _count(name: str, value: int, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return int(value)
+__all__ = ["Seed", "as_generator", "circles", "moons", "sine", "spirals", "xor"]
 
 
 def _noise(value: float) -> float:
