@@ -32,7 +32,6 @@ from .preprocessing import Standardizer, check_fraction, split_indices
 from .readers import read_idx_pair
 from .targets import CLASSIFICATION, REGRESSION
 
-
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package puts the four IDX files."""
 

@@ -224,7 +224,10 @@ def prepare_file(
         encoded = columns.transform(table.take(rows))
         notes += [n for n in encoded.notes if n not in notes]
         parts += [encoded.X, target_encoder.encode(y[rows], where)]
-    return Prepared(str(path), *parts, target=target_encoder, columns=columns, notes=notes)
+    X_train, Y_train, X_val, Y_val, X_test, Y_test = parts
+    return Prepared(
+        str(path), X_train, Y_train, X_val, Y_val, X_test, Y_test, target_encoder, columns, notes
+    )
 
 
 def _present_rows(values: np.ndarray) -> np.ndarray:

@@ -212,8 +212,8 @@ def _parse(source: str, text: str, delimiter: str) -> Table:
     short = absent[rows, : len(names)].any(axis=1) | absent[rows].all(axis=1)
     if short.any():
         i = rows[int(np.argmax(short))]
-        got = _fields(int((~absent[i]).sum()))
-        raise DataError(f"{source}: line {starts[i]}: {got}, the header has {len(names)}")
+        fields = _fields(int((~absent[i]).sum()))
+        raise DataError(f"{source}: line {starts[i]}: {fields}, the header has {len(names)}")
     if cells.shape[1] > len(names):
         extra = ~absent[rows, len(names) :].all(axis=1)
         i = rows[int(np.argmax(extra))]
@@ -323,7 +323,8 @@ def read_csv(
         names = features.names
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
-        cell = (features.columns[j] if j < len(features.names) else table.column(name))[i]
+        cells = features.columns[j] if j < len(features.names) else table.column(names[j])
+        cell = cells[i]
         where = table.where(i, names[j])
         if cell is None:
             raise DataError(f"{where}: missing value; missing values (NaN) are not allowed here")
