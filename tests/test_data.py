@@ -219,9 +219,9 @@ def test_csv_line_numbers_count_blank_lines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("nan", "NaN is not allowed in data"),
-        ("NaN", "NaN is not allowed in data"),
-        ("", "empty cell; missing values \\(NaN\\) are not allowed in data"),
+        ("nan", "missing value; missing values \\(NaN\\) are not allowed here"),
+        ("NA", "missing value; missing values \\(NaN\\) are not allowed here"),
+        ("", "missing value; missing values \\(NaN\\) are not allowed here"),
         ("inf", "infinity is not allowed in data"),
     ],
 )
@@ -261,7 +261,7 @@ def test_csv_target_errors(tmp_path: Path) -> None:
 def test_csv_not_text_and_missing(tmp_path: Path) -> None:
     path = tmp_path / "bin.csv"
     path.write_bytes(b"a,b\n\xff\xfe,1\n")
-    with pytest.raises(DataError, match=r"bin\.csv: not UTF-8 text"):
+    with pytest.raises(DataError, match=r"bin\.csv: line 2: byte 0xff at offset 4 is not UTF-8"):
         read_csv(path)
     with pytest.raises(DataError, match=r"gone\.csv: no such file$"):
         read_csv(tmp_path / "gone.csv")

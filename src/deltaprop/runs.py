@@ -251,9 +251,11 @@ def data_for_model(
         return prepared.X_test, prepared.Y_test, f"{data} test split", []
     pre = extra.get("preprocessing")
     if not isinstance(pre, dict) or pre.get("columns") is None:
+        trained = extra.get("data")
+        origin = f"the built-in dataset {trained!r}" if is_dataset(str(trained)) else "no file"
         raise DataError(
-            f"{model_path}: holds no column preprocessing (it was not trained on a data file "
-            "by this version of deltaprop); retrain it to use it on files"
+            f"{model_path}: was trained on {origin} and keeps no column names to match "
+            f"{data}'s columns by; use it on a built-in dataset, or train on a file"
         )
     X, Y, notes = rows_for_model(
         data,

@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
-from .preprocessing import Standardizer, fit_standardizer
+from .errors import DataError, clip
+from .preprocessing import Standardizer, fit_standardizer, standardize_checked
 from .tables import Table
 
 NUMERIC, CATEGORICAL, DATE, DROPPED = "numeric", "categorical", "date", "dropped"
@@ -145,7 +145,8 @@ class TableEncoder:
         if not standardize:
             return encoder
         X = encoder.transform(table, standardized=False).X
-        return cls(encoder.columns, missing, fit_standardizer(table.source, X))
+        scaler = fit_standardizer(table.source, X, encoder.feature_names)
+        return cls(encoder.columns, missing, scaler)
 
     @classmethod
     def for_arrays(cls, names: Sequence[str], scaler: Standardizer | None) -> TableEncoder:
@@ -173,7 +174,7 @@ class TableEncoder:
         ]
         X = np.column_stack(parts) if parts else np.empty((table.n_rows, 0))
         if standardized and self.scaler is not None:
-            X = self.scaler.transform(X)
+            X = standardize_checked(self.scaler, X, table.where, self.feature_names)
         return Encoded(X, notes)
 
     def describe(self) -> list[str]:
@@ -267,7 +268,7 @@ def _fit_column(
         return _numeric_spec(table, name, values, present)
     texts = np.array([_text(v) for v in values[present]], dtype=object)
     numbers = _as_numbers(values)
-    n_numbers = int(np.isfinite(numbers).sum())
+    n_numbers = int((~np.isnan(numbers)).sum())  # infinity is a number, refused later
     if forced == "numeric" or (forced is None and n_numbers == len(texts)):
         return _numeric_spec(table, name, values, present)
     if forced is None and all(_ISO_DATE.match(t) for t in texts):
@@ -277,9 +278,9 @@ def _fit_column(
         return ColumnSpec(name, DATE, note, medians, n_missing > 0)
     distinct = sorted(set(texts))
     if forced is None and n_numbers >= 0.9 * len(texts):
-        row = next(i for i in range(len(values)) if present[i] and not np.isfinite(numbers[i]))
+        row = next(i for i in range(len(values)) if present[i] and np.isnan(numbers[i]))
         raise DataError(
-            f"{table.where(row, name)}: {values[row][:80]!r} is not a number, though "
+            f"{table.where(row, name)}: {clip(repr(values[row]))} is not a number, though "
             f"{100 * n_numbers / len(texts):.0f} % of the column's values are; mark missing "
             f"values as NA, or pass --categorical {name} or --drop {name}"
         )
@@ -407,7 +408,7 @@ def _checked_numbers(
         what = (
             "infinity is not allowed in data"
             if np.isinf(numbers[row])
-            else f"{str(cell)[:80]!r} is not a number"
+            else f"{clip(repr(str(cell)))} is not a number"
         )
         raise DataError(f"{table.where(row, name)}: {what}")
     return numbers
@@ -424,7 +425,7 @@ def _days(table: Table, name: str, values: np.ndarray) -> np.ndarray:
                 raise ValueError
             out[i] = float((np.datetime64(text[:10], "D") - _EPOCH).astype(np.int64))
         except ValueError:
-            raise DataError(f"{table.where(i, name)}: {text[:40]!r} is not an ISO date") from None
+            raise DataError(f"{table.where(i, name)}: {clip(repr(text))} is not an ISO date") from None
     return out
 
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,6 +93,21 @@ def _apportion(counts: np.ndarray, total: int) -> np.ndarray:
     return share
 
 
+def standardize_checked(
+    standardizer: Standardizer, X: np.ndarray, where: Callable[[int], str], names: Sequence[str]
+) -> np.ndarray:
+    """(X − μ) / σ, or a DataError at the first value that overflows: ``where(row)`` names it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = standardizer.transform(X)
+    if not np.all(np.isfinite(out)):
+        i, j = (int(k) for k in np.argwhere(~np.isfinite(out))[0])
+        raise DataError(
+            f"{where(i)}, feature {names[j]!r}: {X[i, j]:.3g} is too large to standardize with "
+            f"the training rows' mean and scale; {_TOO_LARGE}"
+        )
+    return out
+
+
 def split_indices(
     y: np.ndarray, test_size: float, val_size: float, rng: np.random.Generator, stratify: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,7 +172,9 @@ def split(
 _TOO_LARGE = "rescale the column or pass --no-standardize"
 
 
-def fit_standardizer(source: str, X: np.ndarray) -> Standardizer:
+def fit_standardizer(
+    source: str, X: np.ndarray, names: tuple[str, ...] | None = None
+) -> Standardizer:
     """μ and σ of the training rows; a DataError naming the column where they overflow.
 
     A constant column gets σ = 1 and so becomes 0 (see Standardizer). Values so
@@ -165,17 +183,23 @@ def fit_standardizer(source: str, X: np.ndarray) -> Standardizer:
     """
     with np.errstate(over="ignore", invalid="ignore"):
         standardizer = Standardizer.fit(X)
-    check_standardizer(source, standardizer, X)
+    check_standardizer(source, standardizer, X, names)
     return standardizer
 
 
-def check_standardizer(source: str, standardizer: Standardizer, X: np.ndarray | None) -> None:
+def check_standardizer(
+    source: str,
+    standardizer: Standardizer,
+    X: np.ndarray | None,
+    names: tuple[str, ...] | None = None,
+) -> None:
     """A DataError naming the first column whose μ or σ is not finite."""
     bad = ~(np.isfinite(standardizer.mean) & np.isfinite(standardizer.scale))
     if bad.any():
         j = int(np.argmax(bad))
         values = "" if X is None else f" up to {np.max(np.abs(X[:, j])):.3g}"
+        column = f"feature column {j + 1}" if names is None else f"feature {names[j]!r}"
         raise DataError(
-            f"{source}: feature column {j + 1}: values{values} are too large to standardize "
+            f"{source}: {column}: values{values} are too large to standardize "
             f"(their mean or variance overflows); {_TOO_LARGE}"
         )

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.lib.format as npformat
 
 from .errors import DataError
+from .errors import clip as _clip
 from .tables import read_csv
 
 PathLike = str | os.PathLike[str]
@@ -95,11 +96,6 @@ def _read_at_most(f: _Stream, limit: int) -> bytearray:
 def _one_line(exc: BaseException) -> str:
     """A library's error message folded onto one line (numpy's can span several), clipped."""
     return _clip(" ".join(str(exc).split()))
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    """``text`` cut to ``limit`` characters: messages quote the file, which may be huge."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, clip
 
 PathLike = str | os.PathLike[str]
 
@@ -191,6 +191,9 @@ def _parse(source: str, text: str, delimiter: str) -> Table:
         if found:
             want, line, got = (int(g) for g in found.groups())
             message = f"line {line + skipped}: {_fields(got)}, the header has {want}"
+        elif "unexpected end of data" in message:
+            line = _open_quote_line(text) + skipped
+            message = f"line {line}: a quoted field (\") starts here and is never closed"
         raise DataError(f"{source}: {message[:200]}") from None
     cells = frame.to_numpy(dtype=object)
     absent = frame.isna().to_numpy()  # short rows; blank lines are rows of nothing
@@ -225,6 +228,19 @@ def _parse(source: str, text: str, delimiter: str) -> Table:
     return Table(source, tuple(names), columns, starts[rows])
 
 
+def _open_quote_line(text: str) -> int:
+    """The line on which the quoted field still open at the end of ``text`` begins."""
+    line, opened, inside = 1, 1, False
+    for char in text:
+        if char == '"':
+            inside = not inside
+            if inside:
+                opened = line
+        elif char == "\n":
+            line += 1
+    return opened
+
+
 def _fields(n: int) -> str:
     return "1 field" if n == 1 else f"{n} fields"
 
@@ -246,7 +262,7 @@ def _check_header(source: str, names: list[str]) -> list[str]:
         if not name:
             raise DataError(f"{source}: line 1, column {i + 1}: empty column name")
         if names.index(name) != i:
-            raise DataError(f"{source}: line 1: column name {name[:100]!r} appears twice")
+            raise DataError(f"{source}: line 1: column name {clip(repr(name))} appears twice")
     if all(is_number(name) for name in names):
         raise DataError(
             f"{source}: line 1 looks like data, not a header; a header row of column names "
@@ -331,7 +347,7 @@ def read_csv(
         if is_number(cell):
             kind = "NaN" if np.isnan(float(cell)) else "infinity"
             raise DataError(f"{where}: {kind} is not allowed in data")
-        raise DataError(f"{where}: {cell[:200]!r} is not a number")
+        raise DataError(f"{where}: {clip(repr(cell))} is not a number")
     if name is None:
         return X, np.empty(0), features.names
     texts = [str(c) for c in table.column(name)]
