@@ -148,7 +148,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     except OSError as exc:
-        if not isinstance(exc.__context__, KeyboardInterrupt):
+        if not _during_interrupt(exc):
             raise
         print(
             f"deltaprop: interrupted; the checkpoint could not be written to {checkpoint} "
@@ -187,6 +187,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         lines.append("wrote: " + ", ".join(str(p) for p in written))
     print("\n".join(lines))
     return status
+
+
+def _during_interrupt(exc: BaseException) -> bool:
+    """True if ``exc`` was raised while a KeyboardInterrupt was being handled."""
+    seen: BaseException | None = exc.__context__
+    while seen is not None:
+        if isinstance(seen, KeyboardInterrupt):
+            return True
+        seen = seen.__context__
+    return False
 
 
 # --- evaluate, predict, info --------------------------------------------------------------------
@@ -250,7 +260,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         out.append(f"  trained on   {extra['data']}")
     if extra.get("task") in ("classification", "regression"):
         target = runs.stored_target(extra, net, args.model)
-        out.append(f"  target       {target.name or '(last column)'}: {target.describe()}")
+        out.append(f"  task         {target.describe()}")
+        out.append(f"  target       {target.name or '(the last column)'}")
         if target.classes:
             out.append(f"  classes      {', '.join(target.classes)[:400]}")
     pre = extra.get("preprocessing")

@@ -425,7 +425,9 @@ def _days(table: Table, name: str, values: np.ndarray) -> np.ndarray:
                 raise ValueError
             out[i] = float((np.datetime64(text[:10], "D") - _EPOCH).astype(np.int64))
         except ValueError:
-            raise DataError(f"{table.where(i, name)}: {clip(repr(text))} is not an ISO date") from None
+            raise DataError(
+                f"{table.where(i, name)}: {clip(repr(text))} is not an ISO date"
+            ) from None
     return out
 
 

@@ -161,7 +161,8 @@ def _decode(path: PathLike, encoding: str | None) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
             f"{path}: line {line}: byte 0x{raw[exc.start]:02x} at offset {exc.start} is not "
-            f"{encoding or 'UTF-8'} text; give the file's encoding, e.g. encoding latin-1"
+            f"{encoding or 'UTF-8'} text; give the file's encoding (--encoding latin-1, or "
+            "encoding='latin-1' in Python)"
         ) from None
     return text.removeprefix("\ufeff")
 
@@ -193,7 +194,7 @@ def _parse(source: str, text: str, delimiter: str) -> Table:
             message = f"line {line + skipped}: {_fields(got)}, the header has {want}"
         elif "unexpected end of data" in message:
             line = _open_quote_line(text) + skipped
-            message = f"line {line}: a quoted field (\") starts here and is never closed"
+            message = f'line {line}: a quoted field (") starts here and is never closed'
         raise DataError(f"{source}: {message[:200]}") from None
     cells = frame.to_numpy(dtype=object)
     absent = frame.isna().to_numpy()  # short rows; blank lines are rows of nothing
