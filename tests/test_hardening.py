@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas  # noqa: F401  (imported once here: memory bounds measure the data, not the import)
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,8 +58,6 @@ from safetensors.numpy import save as st_save
 
 import deltaprop as dp
 import deltaprop.modelformat as dpio
-import pandas  # noqa: F401  (imported once here: memory bounds measure the data, not the import)
-
 from deltaprop import app, runs
 from deltaprop.cli import main
 from deltaprop.data import (

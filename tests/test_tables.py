@@ -284,7 +284,7 @@ def test_unseen_categories_are_all_zero_and_reported(tmp_path, capsys):
     model, _ = train(tmp_path, path, capsys)
     text = path.read_text().replace(",river,", ",swamp,")
     (tmp_path / "new.csv").write_text(text)
-    code, out, err = run(["predict", model, tmp_path / "new.csv"], capsys)
+    code, _, err = run(["predict", model, tmp_path / "new.csv"], capsys)
     assert code == 0 and "column 'habitat':" in err and "not seen in training" in err
     assert "'swamp'" in err
 
@@ -319,7 +319,7 @@ def test_the_python_api_matches_the_command(tmp_path):
     path = animals(tmp_path / "a.csv", m=90)
     prepared = prepare_file(str(path), target="kind", seed=0)
     assert prepared.task == "classification" and prepared.classes == ["camel", "cat", "otter"]
-    X, Y, notes = rows_for_model(str(path), prepared.preprocessing())
+    X, Y, _ = rows_for_model(str(path), prepared.preprocessing())
     assert X.shape == (90, prepared.n_features) and Y is not None and Y.shape == (90, 3)
     target = TargetEncoder.from_dict(prepared.preprocessing()["target"], "here")
     assert target.classes == ("camel", "cat", "otter")
