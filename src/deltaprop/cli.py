@@ -117,15 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="missing feature cells: impute (median + indicator, or a 'missing' level; "
         "default), drop the rows, or stop with an error",
     )
-    t.add_argument(
-        "--drop", nargs="+", action="extend", metavar="COL", help="columns not to use as features"
-    )
-    t.add_argument(
-        "--categorical", nargs="+", action="extend", metavar="COL", help="one-hot these columns"
-    )
-    t.add_argument(
-        "--numeric", nargs="+", action="extend", metavar="COL", help="read these columns as numbers"
-    )
+    for flag, what in (
+        ("--drop", "columns not to use as features"),
+        ("--categorical", "one-hot these columns"),
+        ("--numeric", "read these columns as numbers"),
+    ):
+        t.add_argument(flag, nargs="+", action="extend", metavar="COL", help=what)
     t.add_argument("--delimiter", help="CSV delimiter (default: detected: comma, semicolon, tab)")
     t.add_argument("--encoding", help="text encoding of a CSV (default UTF-8, with or without BOM)")
     t.add_argument("--layers", help="all layer sizes, input first, e.g. 40-100-100-10")

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import to_numpy
+from ._files import file_size
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .costs import COSTS
@@ -73,22 +74,7 @@ class ModelFileExistsError(ModelFileError, FileExistsError):
 def write_model(
     net: Any, path: PathLike, *, metadata: Mapping[str, Any] | None = None, force: bool = True
 ) -> None:
-    """Write ``net`` to ``path`` as a safetensors model file, atomically.
-
-    Args:
-      net: the network; its activations and cost must be built-in ones.
-      path: the file to write (conventionally ``*.safetensors``).
-      metadata: any JSON-able dict (optimizer settings, training history), stored
-        under "extra" and returned by ``load_metadata``. numpy scalars and arrays
-        become numbers and lists.
-      force: overwrite an existing file (default); if False, raise
-        :class:`ModelFileExistsError` instead.
-
-    Raises:
-      ValueError: a custom activation or cost, non-finite parameters, or
-        metadata that is not JSON-able.
-      ModelFileExistsError: ``path`` exists and ``force`` is False.
-    """
+    """``deltaprop.io.save_model`` (documented there), for ``Network.save`` to call."""
     info = architecture(net)
     info["extra"] = jsonable("metadata", {} if metadata is None else metadata)
     tensors = {PARAMS: params_host(net)}
@@ -262,14 +248,7 @@ def read(name: str, fmt: str, max_bytes: int) -> tuple[dict[str, Any], dict[str,
 
 
 def _read_bytes(name: str, max_bytes: int) -> bytes:
-    try:
-        size = os.stat(name).st_size
-    except FileNotFoundError:
-        raise ModelFileError(f"{name}: no such file") from None
-    except OSError as exc:
-        raise ModelFileError(f"{name}: cannot read the file ({exc.strerror})") from None
-    if os.path.isdir(name):
-        raise ModelFileError(f"{name}: is a directory, expected a model file")
+    size = file_size(name, ModelFileError, "expected a model file")
     if size == 0:
         raise ModelFileError(f"{name}: the file is empty (0 bytes)")
     if size > max_bytes:

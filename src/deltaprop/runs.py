@@ -32,17 +32,16 @@ from .network import Network
 def prepare(data: str, settings: Mapping[str, Any], dp: Ranks | None = None) -> Prepared:
     """DATA (a built-in dataset or a file) split and preprocessed; under MPI, this rank's rows."""
     test_size = settings["test_size"]
+    common: dict[str, Any] = {
+        "target": settings["target"],
+        "task": settings["task"],
+        "val_size": settings["val_size"],
+        "test_size": 0.2 if test_size is None else test_size,
+        "seed": settings["seed"],
+        "standardize": settings["standardize"],
+    }
     if dp is not None and is_npy_file(data):
-        return prepare_npy_shard(
-            data,
-            dp,
-            target=settings["target"],
-            task=settings["task"],
-            val_size=settings["val_size"],
-            test_size=0.2 if test_size is None else test_size,
-            seed=settings["seed"],
-            standardize=settings["standardize"],
-        )
+        return prepare_npy_shard(data, dp, **common)
     if is_dataset(data):
         for key in ("target", "task", "delimiter", "encoding", "labels"):
             if settings[key] is not None:
@@ -51,22 +50,9 @@ def prepare(data: str, settings: Mapping[str, Any], dp: Ranks | None = None) -> 
             data, seed=settings["seed"], val_size=settings["val_size"], test_size=test_size
         )
     else:
-        full = prepare_file(
-            data,
-            target=settings["target"],
-            task=settings["task"],
-            missing=settings["missing"],
-            drop=settings["drop"],
-            categorical=settings["categorical"],
-            numeric=settings["numeric"],
-            standardize=settings["standardize"],
-            val_size=settings["val_size"],
-            test_size=0.2 if test_size is None else test_size,
-            seed=settings["seed"],
-            labels_path=settings["labels"],
-            delimiter=settings["delimiter"],
-            encoding=settings["encoding"],
-        )
+        keys = ("missing", "drop", "categorical", "numeric", "delimiter", "encoding")
+        options = {key: settings[key] for key in keys}
+        full = prepare_file(data, **common, **options, labels_path=settings["labels"])
     return full if dp is None else shard_prepared(full, dp)
 
 

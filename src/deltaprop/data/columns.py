@@ -199,9 +199,7 @@ class TableEncoder:
                 }
                 for s in self.columns
             ],
-            "scaler": None
-            if self.scaler is None
-            else {"mean": self.scaler.mean.tolist(), "scale": self.scaler.scale.tolist()},
+            "scaler": None if self.scaler is None else self.scaler.to_dict(),
         }
 
     @classmethod
@@ -215,16 +213,7 @@ class TableEncoder:
                 raise ValueError
             encoder = cls(specs, missing, None)
             if scaler is not None:
-                mean = np.asarray(scaler["mean"], dtype=np.float64)
-                scale = np.asarray(scaler["scale"], dtype=np.float64)
-                n = encoder.n_features
-                if mean.shape != (n,) or scale.shape != (n,):
-                    raise ValueError
-                if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
-                    raise ValueError
-                if not np.all(scale > 0):
-                    raise ValueError
-                encoder = cls(specs, missing, Standardizer(mean, scale))
+                encoder = cls(specs, missing, Standardizer.from_dict(scaler, encoder.n_features))
         except (KeyError, TypeError, ValueError, IndexError):
             raise DataError(f"{where}: the stored column preprocessing is malformed") from None
         return encoder

@@ -168,49 +168,37 @@ def _xor(rng: np.random.Generator, n_samples: int | None, noise: float | None) -
     return _Raw(X, y, _BINARY, _XY)
 
 
-@_register(
-    "spirals",
-    "two interleaved spirals, 1.5 turns each (default 400 points, noise 0.05)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.spirals (after Lang & Witbrock 1988)",
-    "none",
-    generated_here=True,
-)
-def _spirals(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.spirals(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
+def _two_classes(name: str, description: str, source: str) -> _Loader:
+    """Register the generated two-class set ``name`` (400 points by default)."""
+    make = getattr(generated, name)
+
+    def load(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
+        X, y = make(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
+        return _Raw(X, y, _BINARY, _XY)
+
+    return _register(name, description, CLASSIFICATION, 2, 2, source, "none", generated_here=True)(
+        load
+    )
 
 
-@_register(
-    "moons",
-    "two interleaving half circles (default 400 points, noise 0.1)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.moons",
-    "none",
-    generated_here=True,
-)
-def _moons(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.moons(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
-
-
-@_register(
-    "circles",
-    "two concentric circles, radii 1 and 0.5 (default 400 points, noise 0.05)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.circles",
-    "none",
-    generated_here=True,
-)
-def _circles(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.circles(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
+for _name, _description, _source in (
+    (
+        "spirals",
+        "two interleaved spirals, 1.5 turns each (default 400 points, noise 0.05)",
+        "generated: deltaprop.data.generated.spirals (after Lang & Witbrock 1988)",
+    ),
+    (
+        "moons",
+        "two interleaving half circles (default 400 points, noise 0.1)",
+        "generated: deltaprop.data.generated.moons",
+    ),
+    (
+        "circles",
+        "two concentric circles, radii 1 and 0.5 (default 400 points, noise 0.05)",
+        "generated: deltaprop.data.generated.circles",
+    ),
+):
+    _two_classes(_name, _description, _source)
 
 
 @_register(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,6 +51,26 @@ class Standardizer:
                 f"X must have shape (m, {self.mean.shape[0]}) like the data fitted, got {X.shape}"
             )
         return (X - self.mean) / self.scale
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """μ and σ as JSON lists."""
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: Any, n: int | None = None) -> Standardizer:
+        """The standardiser :meth:`to_dict` gave; a ValueError unless μ and σ are finite
+        1-D arrays of one length (``n`` when given) with σ > 0."""
+        try:
+            mean = np.asarray(data["mean"], dtype=np.float64)
+            scale = np.asarray(data["scale"], dtype=np.float64)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"a standardiser needs 'mean' and 'scale' lists ({exc})") from None
+        ok = mean.ndim == 1 and mean.shape == scale.shape and (n is None or mean.shape == (n,))
+        if not (ok and np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
+            raise ValueError("a standardiser's mean and scale must be finite lists of one length")
+        if not np.all(scale > 0):
+            raise ValueError("a standardiser's scale must be positive")
+        return cls(mean, scale)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """X σ + μ: back to the original units (for a regression's predictions)."""

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import file_size
 from .errors import DataError, clip
 
 PathLike = str | os.PathLike[str]
@@ -135,14 +136,7 @@ def read_table(
 
 
 def _check_size(path: PathLike, max_bytes: int) -> None:
-    try:
-        size = os.stat(path).st_size
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open ({exc.strerror or exc})") from None
-    if os.path.isdir(path):
-        raise DataError(f"{path}: is a directory, not a file")
+    size = file_size(path, DataError, "not a file")
     if size > max_bytes:
         raise DataError(f"{path}: {size} bytes, more than max_bytes={max_bytes} allows")
 
@@ -167,6 +161,16 @@ def _decode(path: PathLike, encoding: str | None) -> str:
     return text.removeprefix("\ufeff")
 
 
+_PANDAS_CSV = {
+    "header": None,  # the header is checked here (pandas would rename a repeated name)
+    "dtype": str,  # every cell as text; the columns' kinds are decided on the training rows
+    "keep_default_na": False,  # "" stays "", a short row's absent fields become NaN
+    "skip_blank_lines": False,  # so that row i is on a line this module can count
+    "engine": "python",  # see the module docstring
+    "quotechar": '"',
+}
+
+
 def _parse(source: str, text: str, delimiter: str) -> Table:
     import pandas as pd
 
@@ -174,16 +178,7 @@ def _parse(source: str, text: str, delimiter: str) -> Table:
     skipped = text[: len(text) - len(body)].count("\n")  # blank lines before the header
     text = body
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            engine="python",
-            quotechar='"',
-        )
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, **_PANDAS_CSV)
     except pd.errors.EmptyDataError:
         raise DataError(f"{source}: empty file; a header row of column names is required") from None
     except (pd.errors.ParserError, ValueError) as exc:

@@ -120,9 +120,7 @@ class TargetEncoder:
             "task": self.task,
             "reason": self.reason,
             "classes": list(self.classes),
-            "scaler": None
-            if self.scaler is None
-            else {"mean": self.scaler.mean.tolist(), "scale": self.scaler.scale.tolist()},
+            "scaler": None if self.scaler is None else self.scaler.to_dict(),
         }
 
     @classmethod
@@ -132,14 +130,7 @@ class TargetEncoder:
             name = data["name"]
             task = data["task"]
             classes = tuple(str(c) for c in data["classes"])
-            scaler = None
-            if data["scaler"] is not None:
-                mean = np.asarray(data["scaler"]["mean"], dtype=np.float64)
-                scale = np.asarray(data["scaler"]["scale"], dtype=np.float64)
-                ok = mean.ndim == 1 and mean.shape == scale.shape and np.all(scale > 0)
-                if not (ok and np.all(np.isfinite(mean)) and np.all(np.isfinite(scale))):
-                    raise ValueError
-                scaler = Standardizer(mean, scale)
+            scaler = None if data["scaler"] is None else Standardizer.from_dict(data["scaler"])
             if task not in TASKS or (task == CLASSIFICATION and len(classes) < 2):
                 raise ValueError
             if name is not None and not isinstance(name, str):
