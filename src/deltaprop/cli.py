@@ -73,6 +73,11 @@ def _network_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and option of ``deltaprop``.
+
+    Over 60 lines because it declares each option once, with its help, in the order
+    ``--help`` prints them; any split would only scatter that list.
+    """
     parser = _Parser(
         prog="deltaprop",
         description="Fully-connected networks trained by backpropagation, every equation checked.",

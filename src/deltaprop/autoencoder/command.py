@@ -78,7 +78,10 @@ exit status: 0 done, 1 training diverged, 2 bad input"""
 
 
 def add_parsers(subparsers: Any) -> None:
-    """Register ``autoencoder`` and ``stacked`` on an argparse subparsers object."""
+    """Register ``autoencoder`` and ``stacked`` on an argparse subparsers object.
+
+    Over 60 lines because it declares every option of both subcommands, with its help.
+    """
     a = subparsers.add_parser(
         "autoencoder",
         help="train a sparse autoencoder (UFLDL's exercise) and draw its features",
@@ -212,7 +215,11 @@ def _say(args: argparse.Namespace) -> Callable[[str], None]:
 
 
 def run_autoencoder(args: argparse.Namespace) -> int:
-    """Sample the data, optionally check the gradient, train, report, write model and tiles."""
+    """Sample the data, optionally check the gradient, train, report, write model and tiles.
+
+    Over 60 lines because it is the exercise's script, step after step, each step
+    printing what it did; split up, its order would be harder to follow.
+    """
     rho, beta, lam = _sparse_values(args)
     check_count("--hidden", args.hidden)
     check_count("--iterations", args.iterations)
@@ -330,7 +337,10 @@ def _classes(option: str, text: str) -> list[int]:
 
 
 def run_stacked(args: argparse.Namespace) -> int:
-    """Self-taught learning or stacked autoencoders on DATA; accuracies on its test images."""
+    """Self-taught learning or stacked autoencoders on DATA; accuracies on its test images.
+
+    Over 60 lines for the same reason as :func:`run_autoencoder`: one script, in order.
+    """
     preset = {**STACKED_DEFAULTS, **STACKED_PRESETS.get(args.data, {})}
     hidden = parse_sizes("--hidden", args.hidden or preset["hidden"])
     if args.self_taught and args.hidden is None:

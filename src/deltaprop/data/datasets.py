@@ -418,6 +418,9 @@ def load_dataset(
 ) -> Dataset:
     """The built-in dataset ``name``, split into train/validation/test and preprocessed.
 
+    (Over 60 lines because each option is checked here, at the edge, with a message
+    naming the dataset, before anything is generated or read.)
+
     Args:
       name: a key of :data:`DATASETS`.
       seed: an int, a numpy Generator or None; it drives the generated sets and

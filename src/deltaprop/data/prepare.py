@@ -165,6 +165,9 @@ def prepare_file(
 ) -> Prepared:
     """Read ``path``, split its rows, fit the preprocessing on the training rows, apply it.
 
+    (Over 60 lines because the steps must happen in this order, each on the rows the
+    one before left: drop, infer the task, split, fit on the training rows, apply.)
+
     Rows whose target is missing are dropped (``notes`` says how many); with
     ``missing="drop"`` so are rows with a missing feature cell. See
     :meth:`TableEncoder.fit` for the columns and :meth:`TargetEncoder.fit`
