@@ -112,7 +112,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         say("\n".join(prepared.columns.describe()))
     elif prepared.columns is not None:
         say(f"columns: {len(prepared.columns.columns)} (their kinds: deltaprop info MODEL)")
-    say(f"target {prepared.target.name or '(last column)'!s}: {prepared.target.describe()}")
+    name = prepared.target.name
+    say(
+        f"target {name}: {prepared.target.describe()}"
+        if name
+        else f"task: {prepared.target.describe()}"
+    )
     for note in prepared.notes:
         say(f"note: {note}")
     say(f"{net}")
