@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--delimiter", help="CSV delimiter (default: detected: comma, semicolon, tab)")
     t.add_argument("--encoding", help="text encoding of a CSV (default UTF-8, with or without BOM)")
     t.add_argument("--layers", help="all layer sizes, input first, e.g. 40-100-100-10")
-    t.add_argument("--hidden", help="hidden layer sizes only, e.g. 256-256 (default 100)")
+    t.add_argument("--hidden", help="hidden layer sizes only, e.g. 256-256, or none (default 100)")
     t.add_argument("--activation", help="hidden activation (default tanh)")
     t.add_argument("--output", help="output activation (default by task)")
     t.add_argument("--cost", help=f"one of {', '.join(COSTS)} (default by task)")
