@@ -266,7 +266,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     if extra.get("task") in ("classification", "regression"):
         target = runs.stored_target(extra, net, args.model)
         out.append(f"  task         {target.describe()}")
-        out.append(f"  target       {target.name or '(the last column)'}")
+        if target.name:
+            out.append(f"  target       {target.name}")
         if target.classes:
             out.append(f"  classes      {', '.join(target.classes)[:400]}")
     pre = extra.get("preprocessing")
