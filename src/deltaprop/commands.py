@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import app, runs
+from ._validate import check_count
 from .data import DATASETS
 from .gradcheck import check_gradient
 from .io import atomic_write_bytes, load_metadata, load_model, save_model
@@ -341,8 +342,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def _random_batch(net: Network, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Inputs in [0, 1] (like UFLDL's image patches) and targets the cost accepts."""
-    if m < 1:
-        raise UsageError(f"--examples must be at least 1, got {m}")
+    check_count("--examples", m)
     s_in, s_out = net.layer_sizes[0], net.layer_sizes[-1]
     X = rng.uniform(size=(m, s_in))
     if net.cost.name == "cross_entropy":

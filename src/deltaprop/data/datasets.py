@@ -25,10 +25,11 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_fraction
 from . import generated
 from .errors import DataError
 from .generated import Seed, as_generator
-from .preprocessing import Standardizer, check_fraction, split_indices
+from .preprocessing import Standardizer, split_indices
 from .readers import read_idx_pair
 from .targets import CLASSIFICATION, REGRESSION
 

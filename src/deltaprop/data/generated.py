@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .._validate import check_count as _count
+from .._validate import check_real
 from ..network import make_rng as as_generator
 
 Seed = int | np.random.Generator | None
@@ -22,9 +23,7 @@ __all__ = ["Seed", "as_generator", "circles", "moons", "sine", "spirals", "xor"]
 
 
 def _noise(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"noise must be a number ≥ 0, got {value!r}")
-    return float(value)
+    return check_real("noise", value, low=0.0)
 
 
 def _two_classes(

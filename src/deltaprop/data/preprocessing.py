@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_fraction
 from .errors import DataError
 from .generated import Seed, as_generator
 
@@ -97,12 +98,6 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
     Y = np.zeros((labels.shape[0], n_classes))
     Y[np.arange(labels.shape[0]), labels] = 1.0
     return Y
-
-
-def check_fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _apportion(counts: np.ndarray, total: int) -> np.ndarray:
