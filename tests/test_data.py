@@ -497,7 +497,7 @@ def test_generator_argument_errors() -> None:
         moons(10, seed=-1)
     with pytest.raises(ValueError, match="n_samples must be a whole number ≥ 2"):
         spirals(1)
-    with pytest.raises(ValueError, match="noise must be a finite number at least 0.0"):
+    with pytest.raises(ValueError, match=r"noise must be a finite number at least 0\.0"):
         sine(5, noise=-1.0)
 
 
@@ -590,7 +590,7 @@ def test_generated_dataset_options() -> None:
     with pytest.raises(DataError, match="n_samples must be a positive multiple of 4, got 10"):
         load_dataset("xor", n_samples=10)
     with pytest.raises(
-        DataError, match="dataset 'moons': noise must be a finite number at least 0.0"
+        DataError, match=r"dataset 'moons': noise must be a finite number at least 0\.0"
     ):
         load_dataset("moons", noise=-1.0)
 

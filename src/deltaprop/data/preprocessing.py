@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import check_fraction
+from .._validate import check_count, check_fraction
 from .errors import DataError
 from .generated import Seed, as_generator
 
@@ -90,8 +90,7 @@ def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
         raise ValueError(
             f"labels must be a 1-D integer array, got shape {labels.shape} dtype {labels.dtype}"
         )
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes must be a whole number ≥ 1, got {n_classes!r}")
+    n_classes = check_count("n_classes", n_classes)
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         bad = labels[(labels < 0) | (labels >= n_classes)][0]
         raise ValueError(f"labels must lie in 0 … {n_classes - 1}, found {bad}")
