@@ -410,6 +410,8 @@ def test_ctrl_c_with_an_unwritable_checkpoint_exits_130_and_says_so(tmp_path):
         (["--batch-size", "-1"], "--batch-size must be a whole number ≥ 0, got -1"),
         (["--val-size", "1"], "--val-size must be a number in [0, 1), got 1.0"),
         (["--activation", "swish"], "--activation: unknown activation 'swish'"),
+        (["--test-size", "0.9", "--val-size", "0.5"], "--test-size 0.9 and --val-size 0.5 leave"),
+        (["--cost", "cross_entropy", "--output", "sigmoid"], "needs --output softmax"),
     ],
 )
 def test_malformed_options_are_refused_by_the_flag_typed(capsys, options, words):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -78,16 +79,26 @@ def build_network(prepared: Prepared, settings: Mapping[str, Any]) -> Network:
     output = settings["output"]
     if output is None and cost == "squared_error":
         output = "softmax" if classification else "identity"
-    return Network(
-        sizes,
-        activation=settings["activation"],
-        output_activation=output,
-        cost=cost,
-        weight_decay=settings["weight_decay"],
-        init=settings["init"],
-        dtype=settings["dtype"],
-        seed=settings["seed"],
-    )
+    try:
+        return Network(
+            sizes,
+            activation=settings["activation"],
+            output_activation=output,
+            cost=cost,
+            weight_decay=settings["weight_decay"],
+            init=settings["init"],
+            dtype=settings["dtype"],
+            seed=settings["seed"],
+        )
+    except ValueError as exc:  # said in the Python names: say it in the flags' names
+        raise ValueError(_as_flags(str(exc))) from None
+
+
+def _as_flags(message: str) -> str:
+    """Network's argument names in ``message`` as the command's flags."""
+    message = re.sub(r"\boutput_activation=?'?(\w+)'?", r"--output \1", message)
+    message = re.sub(r"\boutput_activation\b", "--output", message)
+    return re.sub(r"^cost\b", "--cost", message)
 
 
 def run_training(
