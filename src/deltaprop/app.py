@@ -250,11 +250,6 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
     settings["val_size"] = check_fraction(origin["val_size"], settings["val_size"])
     if settings["test_size"] is not None:
         settings["test_size"] = check_fraction(origin["test_size"], settings["test_size"])
-        if settings["test_size"] + settings["val_size"] >= 1.0:
-            raise ValueError(
-                f"{origin['test_size']} {settings['test_size']:g} and {origin['val_size']} "
-                f"{settings['val_size']:g} leave no rows for training; their sum must be below 1"
-            )
     for key, choices in (
         ("activation", ACTIVATIONS),
         ("output", ACTIVATIONS),
@@ -267,6 +262,11 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
     ):
         if settings[key] is not None:
             check_choice(origin[key], settings[key], choices, key.replace("_", " "))
+    if settings["test_size"] is not None and settings["test_size"] + settings["val_size"] >= 1:
+        raise ValueError(
+            f"{origin['test_size']} {settings['test_size']:g} and {origin['val_size']} "
+            f"{settings['val_size']:g} leave no rows for training; their sum must be below 1"
+        )
     for key in ("drop", "categorical", "numeric"):
         if not all(isinstance(name, str) and name for name in settings[key]):
             raise ValueError(f"{origin[key]}: expected column names, got {settings[key]!r}")

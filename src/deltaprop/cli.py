@@ -72,6 +72,11 @@ def _network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _model_and_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand and option of ``deltaprop``.
 
@@ -178,8 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report a saved model's cost and accuracy (or RMSE) on data",
         "deltaprop evaluate model.safetensors mnist1d",
     )
-    e.add_argument("model", metavar="MODEL")
-    e.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+    _model_and_data(e)
     e.set_defaults(run=cmd_evaluate)
 
     p = _sub(
@@ -188,8 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write a saved model's predictions for data as CSV",
         "deltaprop predict model.safetensors new.csv -o predictions.csv",
     )
-    p.add_argument("model", metavar="MODEL")
-    p.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+    _model_and_data(p)
     p.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(run=cmd_predict)

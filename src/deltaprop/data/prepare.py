@@ -152,9 +152,6 @@ def prepare_file(
     target: str | int | None = None,
     task: str | None = None,
     missing: str = "impute",
-    drop: Iterable[str] = (),
-    categorical: Iterable[str] = (),
-    numeric: Iterable[str] = (),
     standardize: bool = True,
     val_size: float = 0.2,
     test_size: float = 0.2,
@@ -162,6 +159,9 @@ def prepare_file(
     labels_path: str | None = None,
     delimiter: str | None = None,
     encoding: str | None = None,
+    drop: Iterable[str] = (),
+    categorical: Iterable[str] = (),
+    numeric: Iterable[str] = (),
 ) -> Prepared:
     """Read ``path``, split its rows, fit the preprocessing on the training rows, apply it.
 
