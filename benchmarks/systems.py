@@ -150,7 +150,14 @@ def sklearn_system(spec: Spec) -> System:
     from sklearn.neural_network import MLPClassifier
 
     W0, b0 = unpack(spec, spec.theta0())
-    # One example of every class, for the fit that makes sklearn set up its state.
+    # One example of every class, for the fit that makes sklearn set up its state; its
+    # warm start then needs every class in the labels, or its output layer would shrink.
+    missing = sorted(set(range(spec.sizes[-1])) - set(spec.labels.tolist()))
+    if missing:
+        raise ValueError(
+            f"the labels never use classes {missing} of {spec.sizes[-1]}; scikit-learn's "
+            "warm start needs every class present (make the data with all of them)"
+        )
     firsts = np.array([np.flatnonzero(spec.labels == c)[0] for c in range(spec.sizes[-1])])
 
     def system(warmup: bool) -> Run:

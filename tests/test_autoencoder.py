@@ -381,10 +381,10 @@ def test_autoencoder_command_on_an_idx_file(tmp_path, capsys):
         ),
         (["autoencoder", "iris"], "'iris' is not an image dataset"),
         (["autoencoder", "no/such/file"], "no/such/file: no such file or directory"),
-        (["stacked", "digits", "--hidden", "10-x"], "--hidden: expected sizes"),
+        (["stacked", "digits", "--hidden", "10-x"], "--hidden: expected unit counts joined by '-'"),
         (
             ["stacked", "digits", "--weight-decay", "-1"],
-            "--weight-decay must be a finite number ≥ 0",
+            "--weight-decay must be a finite number at least 0.0, got -1.0",
         ),
     ],
 )

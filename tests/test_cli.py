@@ -266,18 +266,21 @@ def bad_inputs(tmp: Path, model: Path):
         (["train", "moons", "--epochs", "ten"], "argument --epochs: invalid int value: 'ten'"),
         (["train", "moons", "-o", model], f"{model}: already exists; pass --force"),
         (["train", ok_csv, "--target", "colour"], "ok.csv: target: no column named 'colour'"),
-        (["evaluate", model, ok_csv], "has 3 features, the model's input layer has 2"),
+        (["evaluate", model, ok_csv], "was trained on the built-in dataset 'moons' and keeps no"),
         (["evaluate", tmp / "nope.safetensors", "moons"], "nope.safetensors"),
         (["datasets", "nope"], "unknown dataset 'nope'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         ([], "the following arguments are required: COMMAND"),
     ]
-    (tmp / "cell.csv").write_text("a,b,y\n1,2,0\n3,x,1\n")
-    cases.append((["train", tmp / "cell.csv"], "cell.csv: line 3, column 'b': 'x' is not a number"))
+    rows = "".join(f"{i},{i % 3},{i % 2}\n" for i in range(30))
+    (tmp / "cell.csv").write_text("a,b,y\n" + rows + "3,x,1\n")
+    cases.append(
+        (["train", tmp / "cell.csv"], "cell.csv: line 32, column 'b': 'x' is not a number, though")
+    )
     (tmp / "ragged.csv").write_text("a,b,y\n1,2,0\n3,1\n")
     cases.append((["train", tmp / "ragged.csv"], "ragged.csv: line 3: 2 fields, the header has 3"))
-    (tmp / "nan.csv").write_text("a,b,y\n1,2,0\n3,nan,1\n")
-    cases.append((["train", tmp / "nan.csv"], "nan.csv: line 3, column 'b': NaN is not allowed"))
+    (tmp / "inf.csv").write_text("a,b,y\n1,2,0\n3,inf,1\n")
+    cases.append((["train", tmp / "inf.csv"], "column 'b': infinity is not allowed in data"))
     np.save(tmp / "nan.npy", np.array([[1.0, np.nan, 0.0], [2.0, 3.0, 1.0]]))
     cases.append((["train", tmp / "nan.npy"], "nan.npy"))
     (tmp / "magic-images-idx3-ubyte").write_bytes(b"\x01\x02\x08\x03" + b"\x00" * 20)

@@ -264,9 +264,9 @@ def test_missing_empty_directory_and_oversized_files(tmp_path: Path) -> None:
 
 
 def test_oversized_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import deltaprop.io
+    import deltaprop.modelformat
 
-    monkeypatch.setattr(deltaprop.io, "MAX_HEADER_BYTES", 100)
+    monkeypatch.setattr(deltaprop.modelformat, "MAX_HEADER_BYTES", 100)
     save_model(small_net(), tmp_path / "m.safetensors")
     rejects(tmp_path / "m.safetensors", "the header has [0-9]+ bytes, more than the limit of 100")
 
@@ -308,7 +308,7 @@ def test_flipped_bytes_in_header(tmp_path: Path) -> None:
     rejects(path, "not a valid safetensors file")
 
     # Inside deltaprop's JSON string: ',' becomes ';'.
-    needle = b'\\"format_version\\": 1,'
+    needle = b'\\"format_version\\": 2,'
     assert needle in good
     path.write_bytes(good.replace(needle, needle[:-1] + b";"))
     rejects(path, "'deltaprop' metadata is not valid JSON")
@@ -376,7 +376,7 @@ def test_wrong_tensor_names(tmp_path: Path) -> None:
         ({"seed": _DELETE}, "field 'seed' is missing"),
         ({"extra": _DELETE}, "field 'extra' is missing"),
         ({"extra": [1]}, r"field 'extra' must be a JSON object, got \[1\]"),
-        ({"format_version": 2}, r"format_version is 2 \(written by a newer deltaprop\)"),
+        ({"format_version": 3}, r"format_version is 3 \(written by a newer deltaprop\)"),
         ({"format_version": True}, "field 'format_version' must be an integer"),
         ({"format": "deltaprop-checkpoint"}, "it is a checkpoint, read it with load_checkpoint"),
         ({"deltaprop_version": 1}, "field 'deltaprop_version' must be a string"),
@@ -492,3 +492,39 @@ def test_checkpoint_validation(tmp_path: Path) -> None:
     rejects(path, "'arrays' must list distinct non-empty names", load_checkpoint)
     craft(path, {**info, "state": None}, {"params": net.params})
     rejects(path, "field 'state' must be a JSON object", load_checkpoint)
+
+
+# --- integrity: a checksum of the tensors ------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["model", "checkpoint"])
+@pytest.mark.parametrize("damage", ["flip", "zero"])
+def test_a_changed_byte_of_the_weights_is_caught(tmp_path: Path, kind: str, damage: str) -> None:
+    net = Network([20, 10, 3], seed=0)
+    path = tmp_path / "m.safetensors"
+    if kind == "model":
+        save_model(net, path)
+        loader: Any = load_model
+    else:
+        save_checkpoint(path, net, arrays={"m": np.ones(4)}, state={"epoch": 1})
+        loader = load_checkpoint
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[-5] ^= 0x01  # the lowest bit of a weight's byte: still finite, silently different
+    else:
+        start = len(data) - 8 * net.n_params  # θ is the last tensor: W⁽¹⁾ starts here
+        data[start : start + 100] = bytes(100)  # 100 bytes of the weights zeroed
+    path.write_bytes(bytes(data))
+    rejects(path, "do not match the checksum in the metadata; the file is damaged", loader)
+
+
+def test_the_checksum_is_in_the_metadata_and_covers_every_tensor(tmp_path: Path) -> None:
+    from deltaprop.modelformat import checksum
+
+    net = small_net()
+    save_model(net, tmp_path / "m.safetensors")
+    meta = load_metadata(tmp_path / "m.safetensors")
+    assert meta["format_version"] == 2
+    assert meta["checksum"] == checksum({"params": np.asarray(net.params)})
+    assert checksum({"a": np.zeros(2)}) != checksum({"b": np.zeros(2)})  # names count
+    assert checksum({"a": np.zeros(2)}) != checksum({"a": np.zeros((1, 2))})  # shapes count

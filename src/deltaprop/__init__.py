@@ -8,19 +8,19 @@
 True
 """
 
+from ._version import __version__
 from .activations import ACTIVATIONS, Activation
 from .backprop import Trace
+from .checkpoints import load_checkpoint
 from .costs import COSTS, Cost
 from .gradcheck import DeltaCheck, GradientCheck, ParamCheck, check_deltas, check_gradient
 from .history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
-from .io import ModelFileError, load_checkpoint, load_metadata, load_model, save_model
+from .io import ModelFileError, load_metadata, load_model, save_model
 from .network import Layout, Network
 from .objective import Batch, NetworkObjective, Objective, Terms
 from .training import train, trainer
 
 load = load_model
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ACTIVATIONS",

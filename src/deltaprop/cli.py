@@ -4,35 +4,36 @@ Exit status: 0 success; 1 a run that went wrong on its own terms (a gradient
 check that failed, training that diverged: the model with the last finite
 parameters and its history are still written); 2 bad input, reported in one line
 on stderr naming the file, row, column or option, with no traceback; 130 Ctrl-C
-during training, after a checkpoint of the last completed epoch is written.
+during training, after a checkpoint of the last completed epoch is written (or
+a line saying why it could not be); 141 the reader of standard output went away
+(``deltaprop info m | head -3``), ended quietly as Unix tools do.
+
+The subcommands' work is in :mod:`deltaprop.commands`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
+import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import app
+from .commands import (
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    cmd_datasets,
+    cmd_evaluate,
+    cmd_gradcheck,
+    cmd_info,
+    cmd_predict,
+    cmd_train,
+)
 from .costs import COSTS
-from .data import DATASETS
-from .gradcheck import check_gradient
-from .io import atomic_write_bytes, load_metadata, load_model, save_model
-from .network import Network
 from .optim import OPTIMIZERS
-from .training import TrainingDiverged, TrainingInterrupted
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-class UsageError(Exception):
-    """Bad input from the command line; reported in one line with exit status 2."""
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `yes | head -1`
 
 
 class _Parser(argparse.ArgumentParser):
@@ -71,7 +72,17 @@ def _network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
+def _model_and_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and option of ``deltaprop``.
+
+    Over 60 lines because it declares each option once, with its help, in the order
+    ``--help`` prints them; any split would only scatter that list.
+    """
     parser = _Parser(
         prog="deltaprop",
         description="Fully-connected networks trained by backpropagation, every equation checked.",
@@ -89,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "data",
         metavar="DATA",
-        help="a built-in dataset (see 'deltaprop datasets') or a .csv, .npy, .npz or IDX file",
+        help="a built-in dataset (see 'deltaprop datasets') or a .csv, .parquet, .npy, .npz or "
+        "IDX file",
     )
     t.add_argument(
         "-o",
@@ -100,9 +112,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--config", metavar="TOML", help="settings file; options given here win")
     t.add_argument("--labels", help="labels file for IDX images")
-    t.add_argument("--target", help="target column of a CSV (name or index; default the last)")
+    t.add_argument(
+        "--target",
+        help="target column: a name, or an index (0-based, negative from the end; default -1)",
+    )
+    t.add_argument(
+        "--task",
+        choices=["classification", "regression"],
+        help="override the task inferred from the target",
+    )
+    t.add_argument(
+        "--missing",
+        choices=["impute", "drop", "error"],
+        help="missing feature cells: impute (median + indicator, or a 'missing' level; "
+        "default), drop the rows, or stop with an error",
+    )
+    for flag, what in (
+        ("--drop", "columns not to use as features"),
+        ("--categorical", "one-hot these columns"),
+        ("--numeric", "read these columns as numbers"),
+    ):
+        t.add_argument(flag, nargs="+", action="extend", metavar="COL", help=what)
+    t.add_argument("--delimiter", help="CSV delimiter (default: detected: comma, semicolon, tab)")
+    t.add_argument("--encoding", help="text encoding of a CSV (default UTF-8, with or without BOM)")
     t.add_argument("--layers", help="all layer sizes, input first, e.g. 40-100-100-10")
-    t.add_argument("--hidden", help="hidden layer sizes only, e.g. 256-256 (default 100)")
+    t.add_argument("--hidden", help="hidden layer sizes only, e.g. 256-256, or none (default 100)")
     t.add_argument("--activation", help="hidden activation (default tanh)")
     t.add_argument("--output", help="output activation (default by task)")
     t.add_argument("--cost", help=f"one of {', '.join(COSTS)} (default by task)")
@@ -149,8 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         "report a saved model's cost and accuracy (or RMSE) on data",
         "deltaprop evaluate model.safetensors mnist1d",
     )
-    e.add_argument("model", metavar="MODEL")
-    e.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+    _model_and_data(e)
     e.set_defaults(run=cmd_evaluate)
 
     p = _sub(
@@ -159,8 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write a saved model's predictions for data as CSV",
         "deltaprop predict model.safetensors new.csv -o predictions.csv",
     )
-    p.add_argument("model", metavar="MODEL")
-    p.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+    _model_and_data(p)
     p.add_argument("-o", "--output", help="CSV file to write (default: standard output)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(run=cmd_predict)
@@ -192,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     i = _sub(
         sub,
         "info",
-        "describe a saved model: architecture, cost, λ, training",
+        "describe a saved model: task, columns, classes, network, training, scores",
         "deltaprop info model.safetensors",
     )
     i.add_argument("model", metavar="MODEL")
@@ -210,296 +242,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# --- train ------------------------------------------------------------------------------------
-
-_TRAIN_KEYS = (
-    "layers",
-    "hidden",
-    "activation",
-    "output",
-    "cost",
-    "weight_decay",
-    "init",
-    "dtype",
-    "optimizer",
-    "learning_rate",
-    "momentum",
-    "epochs",
-    "batch_size",
-    "val_size",
-    "test_size",
-    "early_stopping",
-    "seed",
-    "target",
-    "labels",
-    "standardize",
-    "checkpoint_every",
-)
-
-
-def _outputs(model: str | None) -> dict[str, Path]:
-    if model is None:
-        return {}
-    path = Path(model)
-    stem = path.with_suffix("") if path.suffix == ".safetensors" else path
-    return {
-        "model": path,
-        "history_json": stem.with_name(stem.name + ".history.json"),
-        "history_csv": stem.with_name(stem.name + ".history.csv"),
-        "plot": stem.with_name(stem.name + ".loss.png"),
-    }
-
-
-def cmd_train(args: argparse.Namespace) -> int:
-    overrides = {k: getattr(args, k) for k in _TRAIN_KEYS}
-    settings = app.resolve_settings(args.data, args.config, overrides)
-    outputs = _outputs(args.output_model)
-    if args.no_plot:
-        outputs.pop("plot", None)
-    if not args.force:
-        for path in outputs.values():
-            if path.exists():
-                raise UsageError(f"{path}: already exists; pass --force to overwrite it")
-    from .distributed import from_environment
-
-    dp = from_environment()  # set when started as mpiexec -n P python -m mpi4py -m deltaprop
-    root = dp is None or dp.is_root
-    if dp is None:
-        prepared = app.prepare(args.data, settings)
-    else:
-        prepared = app.prepare_shard(args.data, settings, dp)
-    net = app.build_network(prepared, settings)
-    checkpoint = args.checkpoint or (
-        str(outputs["model"].with_suffix(".ckpt")) if outputs else "deltaprop-run.ckpt"
-    )
-    quiet = args.quiet or not root
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
-    say(f"{net}")
-    if dp is None:
-        say(
-            f"data: {prepared.source} ({prepared.task}), {len(prepared.X_train)} training, "
-            f"{len(prepared.X_val)} validation, {len(prepared.X_test)} test examples"
-        )
-    else:
-        shards = dp.comm.gather(len(prepared.X_train), root=0)
-        say(
-            f"data: {prepared.source} ({prepared.task}) on {dp.size} MPI ranks, training rows "
-            f"per rank: {shards}"
-        )
-    status = EXIT_OK
-    try:
-        history = app.run_training(
-            net,
-            prepared,
-            settings,
-            checkpoint=checkpoint,
-            resume=args.resume,
-            progress=not quiet,
-            progress_every=10,
-            comm=None if dp is None else dp.comm,
-        )
-    except TrainingInterrupted as exc:
-        print(
-            f"deltaprop: interrupted; checkpoint saved to {exc.checkpoint}; continue with "
-            f"--resume {exc.checkpoint}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except TrainingDiverged as exc:
-        print(f"deltaprop: {exc}", file=sys.stderr)
-        history, status = exc.history, EXIT_FAILED
-    if not root:
-        return status  # rank 0 reports and writes the files
-    test = app.metrics(net, prepared.task, prepared.X_test, prepared.Y_test)
-    lines = [f"stopped: {history.stop_reason}" if status == EXIT_OK else "stopped: diverged"]
-    if test:
-        lines.append(f"test: {app.describe_metrics(test)}")
-        lines += app.reference_lines(prepared.source, test.get("accuracy"))
-    if outputs:
-        outputs["model"].parent.mkdir(parents=True, exist_ok=True)
-        meta = app.model_metadata(prepared, settings, history, test)
-        save_model(net, outputs["model"], metadata=meta, force=True)
-        atomic_write_bytes(outputs["history_json"], app.history_json(history).encode())
-        atomic_write_bytes(outputs["history_csv"], history.to_csv().encode())
-        written = [outputs["model"], outputs["history_json"], outputs["history_csv"]]
-        if "plot" in outputs and len(history) > 0:
-            from .plots import loss_curve_png
-
-            title = (
-                f"{prepared.source}: {'-'.join(map(str, net.layer_sizes))} "
-                f"{net.activation.name}, {net.cost.name}, {settings['optimizer']}"
-            )
-            atomic_write_bytes(outputs["plot"], loss_curve_png(history, title))
-            written.append(outputs["plot"])
-        lines.append("wrote: " + ", ".join(str(p) for p in written))
-    print("\n".join(lines))
-    return status
-
-
-# --- evaluate, predict, info -----------------------------------------------------------------
-
-
-def _load(model: str) -> tuple[Network, dict[str, Any]]:
-    net = load_model(model)
-    extra = load_metadata(model).get("extra") or {}
-    return net, extra if isinstance(extra, dict) else {}
-
-
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    net, extra = _load(args.model)
-    X, Y, what = app.data_for_model(args.data, net, extra, args.model)
-    if Y is None:
-        raise UsageError(f"{args.data}: no targets to evaluate against")
-    result = app.metrics(net, extra.get("task", "regression"), X, Y)
-    print(f"{args.model} on {what} ({len(X)} examples): {app.describe_metrics(result)}")
-    if app.is_dataset(args.data):
-        for line in app.reference_lines(args.data, result.get("accuracy")):
-            print(line)
-    return EXIT_OK
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    net, extra = _load(args.model)
-    X, _, _ = app.data_for_model(args.data, net, extra, args.model, with_targets=False)
-    text = app.predictions_csv(
-        net, X, extra.get("task", "regression"), [str(c) for c in extra.get("classes") or []]
-    )
-    if args.output is None:
-        sys.stdout.write(text)
-    else:
-        if Path(args.output).exists() and not args.force:
-            raise UsageError(f"{args.output}: already exists; pass --force to overwrite it")
-        atomic_write_bytes(args.output, text.encode())
-        print(f"wrote {len(X)} predictions to {args.output}", file=sys.stderr)
-    return EXIT_OK
-
-
-def cmd_info(args: argparse.Namespace) -> int:
-    net, extra = _load(args.model)
-    meta = load_metadata(args.model)
-    print(f"{args.model}")
-    print(f"  network      {'-'.join(map(str, net.layer_sizes))}, {net.n_params} parameters")
-    print(f"  activations  hidden {net.activation.name}, output {net.output_activation.name}")
-    print(f"  cost         {net.cost.name}, weight decay λ = {net.weight_decay:g}")
-    print(f"  dtype        {net.dtype}, init {net.init}, seed {net.seed}")
-    print(f"  saved by     deltaprop {meta.get('deltaprop_version', '?')}")
-    if extra.get("data"):
-        classes = extra.get("classes") or []
-        task = extra.get("task")
-        print(
-            f"  trained on   {extra['data']} ({task}"
-            + (f", {len(classes)} classes" if classes else "")
-            + ")"
-        )
-    settings = extra.get("settings") or {}
-    if settings:
-        print(
-            f"  optimizer    {settings.get('optimizer')}, α = {settings.get('learning_rate')}, "
-            f"batch {settings.get('batch_size')}"
-        )
-    history = extra.get("history")
-    if isinstance(history, dict) and history.get("epoch"):
-        losses = history.get("train_loss") or []
-        vals = [v for v in history.get("val_loss") or [] if v is not None and not _nan(v)]
-        print(f"  epochs       {len(history['epoch'])} ({history.get('stop_reason', '')})")
-        if losses:
-            print(
-                f"  final J      training {losses[-1]:.6g}"
-                + (f", validation {vals[-1]:.6g}" if vals else "")
-            )
-        if history.get("best_epoch") is not None:
-            print(f"  best epoch   {history['best_epoch']}")
-    test = extra.get("test") or {}
-    if test:
-        print(f"  test         {app.describe_metrics(test)}")
-    return EXIT_OK
-
-
-def _nan(value: Any) -> bool:
-    return isinstance(value, float) and math.isnan(value)
-
-
-# --- datasets, gradcheck ---------------------------------------------------------------------
-
-
-def cmd_datasets(args: argparse.Namespace) -> int:
-    if args.name is None:
-        print(f"{'name':<15}{'task':<16}{'features':>9}{'classes':>9}  description")
-        for info in DATASETS.values():
-            k = "-" if info.n_classes is None else str(info.n_classes)
-            print(f"{info.name:<15}{info.task:<16}{info.n_features:>9}{k:>9}  {info.description}")
-        return EXIT_OK
-    if args.name not in DATASETS:
-        raise UsageError(f"unknown dataset {args.name!r}; choose one of: {', '.join(DATASETS)}")
-    info = DATASETS[args.name]
-    print(
-        json.dumps(
-            {
-                "name": info.name,
-                "description": info.description,
-                "task": info.task,
-                "n_features": info.n_features,
-                "n_classes": info.n_classes,
-                "source": info.source,
-                "preprocessing": info.preprocessing,
-                "train_defaults": app.PRESETS.get(info.name, {}),
-                "references": app.REFERENCES.get(info.name, (None, []))[1],
-            },
-            indent=2,
-            ensure_ascii=False,
-        )
-    )
-    return EXIT_OK
-
-
-def _random_batch(net: Network, m: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs in [0, 1] (like UFLDL's image patches) and targets the cost accepts."""
-    if m < 1:
-        raise UsageError(f"--examples must be at least 1, got {m}")
-    s_in, s_out = net.layer_sizes[0], net.layer_sizes[-1]
-    X = rng.uniform(size=(m, s_in))
-    if net.cost.name == "cross_entropy":
-        Y = np.eye(s_out)[rng.integers(0, s_out, size=m)]
-    elif s_in == s_out and net.output_activation.name == "sigmoid":
-        Y = X.copy()  # an autoencoder, as in UFLDL's exercise
-    else:
-        Y = rng.uniform(size=(m, s_out))
-    return X, Y
-
-
-def cmd_gradcheck(args: argparse.Namespace) -> int:
-    net = Network(
-        app.parse_sizes("--layers", args.layers),
-        activation=args.activation,
-        output_activation=args.output,
-        cost=args.cost,
-        weight_decay=args.weight_decay,
-        dtype=args.dtype,
-        seed=args.seed,
-    )
-    X, Y = _random_batch(net, args.examples, np.random.default_rng(args.seed + 1))
-    res = check_gradient(
-        net,
-        X,
-        Y,
-        epsilon=args.epsilon,
-        threshold=args.threshold,
-        max_coords=args.max_coords,
-    )
-    print(f"{net}")
-    print(f"m = {args.examples} random examples, ε = {res.epsilon:g}, evaluated in float64")
-    print(f"{'param':<8}{'checked':>14}   relative difference ‖g − ĝ‖/‖g + ĝ‖")
-    for p in res.per_layer:
-        mark = "✓" if p.ok else "✗"
-        print(f"{p.name:<8}{p.n_checked:>7}/{p.n_total:<6}   {p.relative_error:.3e} {mark}")
-    verdict = "PASS" if res.ok else "FAIL"
-    print(
-        f"overall {res.n_checked:>6} coords   {res.relative_error:.3e}   {verdict} "
-        f"(threshold {res.threshold:g} overall, {res.layer_threshold:g} per array)"
-    )
-    return EXIT_OK if res.ok else EXIT_FAILED
-
-
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -507,7 +249,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     try:
         args = build_parser().parse_args(argv)
-        return int(args.run(args))
+        status = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler below
+        return status
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (UsageError, ValueError, RuntimeError) as exc:
         return _fail(str(exc), EXIT_USAGE)
     except OSError as exc:  # a file that cannot be written: disk full, permissions
@@ -516,6 +263,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("deltaprop: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the exit's flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced by one without a descriptor
+        pass
 
 
 def _fail(message: str, status: int) -> int:

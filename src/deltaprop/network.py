@@ -253,9 +253,9 @@ class Network:
 
     def save(self, path: Any, *, metadata: Any = None, force: bool = True) -> None:
         """Write the model file (safetensors + JSON metadata, atomically); see ``io``."""
-        from .io import save_model  # io builds Networks, so it imports this module
+        from .modelformat import write_model  # the format alone: it knows nothing of Network
 
-        save_model(self, path, metadata=metadata, force=force)
+        write_model(self, path, metadata=metadata, force=force)
 
     # --- the seed's computations -------------------------------------------------
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import Array, to_numpy
+from .checkpoints import load_checkpoint, save_checkpoint
 from .history import History
 
 Trainer = Any
@@ -31,8 +32,6 @@ def is_array(value: Any) -> bool:
 
 def save_run(run: Trainer) -> None:
     """Write ``run``'s state to its checkpoint path, atomically."""
-    from .io import save_checkpoint
-
     arrays = {f"opt/{k}": v for k, v in run.state.items() if is_array(v)}
     if run.best_theta is not None:
         arrays["best_params"] = run.best_theta
@@ -53,8 +52,6 @@ def save_run(run: Trainer) -> None:
 
 def restore_run(run: Trainer, path: str) -> None:
     """Put ``run`` where the checkpoint at ``path`` left it; every field is checked first."""
-    from .io import load_checkpoint
-
     saved, arrays, state = load_checkpoint(path)
     if saved.layer_sizes != run.net.layer_sizes or repr(saved) != repr(run.net):
         raise ValueError(

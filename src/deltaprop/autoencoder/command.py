@@ -6,11 +6,8 @@ raises ``ValueError`` naming the option or file, which ``deltaprop.cli`` reports
 in one line with exit status 2. Outputs are written atomically and an existing
 file is never overwritten without ``--force``.
 
-DATA is ``digits`` (scikit-learn's 8×8 images), ``fashion-mnist`` (Debian's
-dataset-fashion-mnist), a directory holding MNIST's four IDX files
-(train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte,
-t10k-labels-idx1-ubyte; ``.gz`` or not, ``-idx3`` or ``.idx3``), or, for
-``autoencoder``, one IDX images file. ubyte pixels are divided by 255.
+DATA is read by :func:`deltaprop.data.images.load_images` (digits, fashion-mnist,
+a directory of MNIST's IDX files, or one IDX images file).
 """
 
 from __future__ import annotations
@@ -18,13 +15,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data import DATASETS, DataError, load_dataset, one_hot, read_idx, read_idx_pair
+from .._validate import check_count, check_real
+from ..app import parse_sizes
+from ..data import one_hot
+from ..data.images import load_images
 from ..io import ModelFileExistsError, atomic_write_bytes
 from ..network import make_rng
 from ..training import TrainingDiverged
@@ -40,8 +39,6 @@ from .patches import normalize_patches, sample_patches
 from .stacked import self_taught_split, stacked_autoencoder
 
 EXIT_OK, EXIT_FAILED = 0, 1
-
-IMAGE_DATASETS = {"digits": (8, 8), "fashion-mnist": (28, 28)}
 
 STACKED_DEFAULTS: dict[str, Any] = {"hidden": "200-200", "weight_decay": 3e-3}
 """UFLDL's settings for MNIST, used for every DATA without a preset."""
@@ -81,7 +78,10 @@ exit status: 0 done, 1 training diverged, 2 bad input"""
 
 
 def add_parsers(subparsers: Any) -> None:
-    """Register ``autoencoder`` and ``stacked`` on an argparse subparsers object."""
+    """Register ``autoencoder`` and ``stacked`` on an argparse subparsers object.
+
+    Over 60 lines because it declares every option of both subcommands, with its help.
+    """
     a = subparsers.add_parser(
         "autoencoder",
         help="train a sparse autoencoder (UFLDL's exercise) and draw its features",
@@ -168,79 +168,6 @@ def _sparse_options(
 # --- data ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Images:
-    """Images (n, h, w) scaled to [0, 1] where they were bytes, and their labels if known."""
-
-    source: str
-    train: np.ndarray
-    train_labels: np.ndarray | None
-    test: np.ndarray | None
-    test_labels: np.ndarray | None
-
-
-def load_images(data: str, seed: int) -> Images:
-    """The images named by DATA (see the module docstring)."""
-    if data in IMAGE_DATASETS:
-        h, w = IMAGE_DATASETS[data]
-        ds = load_dataset(data, seed=seed)
-        train = np.concatenate([ds.X_train, ds.X_val]).reshape(-1, h, w)
-        return Images(
-            data,
-            train,
-            np.concatenate([ds.y_train, ds.y_val]),
-            ds.X_test.reshape(-1, h, w),
-            ds.y_test,
-        )
-    if data in DATASETS:
-        raise ValueError(
-            f"DATA: {data!r} is not an image dataset; use digits, fashion-mnist, "
-            "or MNIST's IDX files"
-        )
-    path = Path(data)
-    if path.is_dir():
-        files = {part: _mnist_file(path, part) for part in _MNIST_PARTS}
-        train, train_labels = read_idx_pair(files["train-images"], files["train-labels"])
-        test, test_labels = read_idx_pair(files["t10k-images"], files["t10k-labels"])
-        shape = read_idx(files["t10k-images"]).shape[1:]  # (h, w); the pair reader flattens
-        return Images(
-            data,
-            _pixels(files["train-images"], train.reshape(-1, *shape)),
-            train_labels,
-            _pixels(files["t10k-images"], test.reshape(-1, *shape)),
-            test_labels,
-        )
-    if path.is_file():
-        images = read_idx(path)
-        if images.ndim != 3:
-            raise DataError(
-                f"{path}: expected images (n, height, width), the file holds {images.shape}"
-            )
-        return Images(data, _pixels(path, images), None, None, None)
-    raise DataError(
-        f"{data}: no such file or directory, and not a built-in image dataset "
-        f"({', '.join(IMAGE_DATASETS)})"
-    )
-
-
-_MNIST_PARTS = ("train-images", "train-labels", "t10k-images", "t10k-labels")
-
-
-def _mnist_file(folder: Path, part: str) -> Path:
-    kind = "idx3" if part.endswith("images") else "idx1"
-    names = [f"{part}{sep}{kind}-ubyte{gz}" for sep in ("-", ".") for gz in ("", ".gz")]
-    for name in names:
-        if (folder / name).is_file():
-            return folder / name
-    raise DataError(f"{folder}: no {names[0]} (nor {', '.join(names[1:])}) in this directory")
-
-
-def _pixels(path: Path, images: np.ndarray) -> np.ndarray:
-    if images.dtype == np.uint8:
-        return images.astype(np.float64) / 255.0
-    return images.astype(np.float64)
-
-
 def _check_unit_range(name: str, X: np.ndarray) -> None:
     low, high = float(X.min()), float(X.max())
     if low < 0.0 or high > 1.0:
@@ -254,16 +181,8 @@ def _sparse_values(args: argparse.Namespace) -> tuple[float, float, float]:
     """ρ, β and λ from the options, each checked under its option's name."""
     if not 0.0 < args.sparsity < 1.0:
         raise ValueError(f"--sparsity (ρ) must lie strictly between 0 and 1, got {args.sparsity}")
-    for option, value in (("--beta", args.beta), ("--weight-decay", args.weight_decay)):
-        if not value >= 0.0 or value == float("inf"):
-            raise ValueError(f"{option} must be a finite number ≥ 0, got {value}")
-    return args.sparsity, args.beta, args.weight_decay
-
-
-def _count(option: str, value: int, low: int = 1) -> int:
-    if value < low:
-        raise ValueError(f"{option} must be at least {low}, got {value}")
-    return value
+    beta = check_real("--beta", args.beta, low=0.0)
+    return args.sparsity, beta, check_real("--weight-decay", args.weight_decay, low=0.0)
 
 
 # --- outputs ---------------------------------------------------------------------------------
@@ -296,16 +215,20 @@ def _say(args: argparse.Namespace) -> Callable[[str], None]:
 
 
 def run_autoencoder(args: argparse.Namespace) -> int:
-    """Sample the data, optionally check the gradient, train, report, write model and tiles."""
+    """Sample the data, optionally check the gradient, train, report, write model and tiles.
+
+    Over 60 lines because it is the exercise's script, step after step, each step
+    printing what it did; split up, its order would be harder to follow.
+    """
     rho, beta, lam = _sparse_values(args)
-    _count("--hidden", args.hidden)
-    _count("--iterations", args.iterations)
+    check_count("--hidden", args.hidden)
+    check_count("--iterations", args.iterations)
     outputs = _targets(args)
     images = load_images(args.data, args.seed)
     n, h, w = images.train.shape
     if args.input == "patches":
-        _count("--patches", args.patches)
-        p = _count("--patch-size", args.patch_size)
+        check_count("--patches", args.patches)
+        p = check_count("--patch-size", args.patch_size)
         if p > min(h, w):
             raise ValueError(f"--patch-size is {p}, larger than {args.data}'s {h}×{w} images")
         X = sample_patches(images.train, args.patches, p, seed=args.seed)
@@ -402,20 +325,6 @@ def run_autoencoder(args: argparse.Namespace) -> int:
 # --- stacked ----------------------------------------------------------------------------------
 
 
-def _sizes(option: str, text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.replace(",", "-").split("-") if part.strip()]
-    except ValueError:
-        raise ValueError(
-            f"{option}: expected sizes joined by '-', such as 200-200, got {text!r}"
-        ) from None
-    if not sizes or min(sizes) < 1:
-        raise ValueError(
-            f"{option}: expected sizes ≥ 1 joined by '-', such as 200-200, got {text!r}"
-        )
-    return sizes
-
-
 def _classes(option: str, text: str) -> list[int]:
     """'5-9' → [5, 6, 7, 8, 9]; '1,3,5' → [1, 3, 5]."""
     try:
@@ -428,19 +337,21 @@ def _classes(option: str, text: str) -> list[int]:
 
 
 def run_stacked(args: argparse.Namespace) -> int:
-    """Self-taught learning or stacked autoencoders on DATA; accuracies on its test images."""
+    """Self-taught learning or stacked autoencoders on DATA; accuracies on its test images.
+
+    Over 60 lines for the same reason as :func:`run_autoencoder`: one script, in order.
+    """
     preset = {**STACKED_DEFAULTS, **STACKED_PRESETS.get(args.data, {})}
-    hidden = _sizes("--hidden", args.hidden or preset["hidden"])
+    hidden = parse_sizes("--hidden", args.hidden or preset["hidden"])
     if args.self_taught and args.hidden is None:
         hidden = hidden[:1]  # UFLDL's self-taught learning has one hidden layer
     if args.weight_decay is None:
         args.weight_decay = preset["weight_decay"]
     rho, beta, lam = _sparse_values(args)
-    if not args.softmax_weight_decay >= 0.0:
-        raise ValueError(f"--softmax-weight-decay must be ≥ 0, got {args.softmax_weight_decay}")
+    check_real("--softmax-weight-decay", args.softmax_weight_decay, low=0.0)
     for option in ("pretrain_iterations", "softmax_iterations"):
-        _count("--" + option.replace("_", "-"), getattr(args, option))
-    _count("--finetune-iterations", args.finetune_iterations, low=0)
+        check_count("--" + option.replace("_", "-"), getattr(args, option))
+    check_count("--finetune-iterations", args.finetune_iterations, low=0)
     outputs = _targets(args)
     images = load_images(args.data, args.seed)
     if images.train_labels is None or images.test is None or images.test_labels is None:
@@ -448,7 +359,7 @@ def run_stacked(args: argparse.Namespace) -> int:
     n, h, w = images.train.shape
     X, y = images.train.reshape(n, h * w), images.train_labels
     if args.train_examples is not None:
-        keep = _count("--train-examples", args.train_examples)
+        keep = check_count("--train-examples", args.train_examples)
         rows = np.sort(make_rng(args.seed).permutation(n)[: min(keep, n)])
         X, y = X[rows], y[rows]
     _check_unit_range(args.data, X)

@@ -25,167 +25,21 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_fraction
 from . import generated
 from .errors import DataError
 from .generated import Seed, as_generator
+from .preprocessing import Standardizer, split_indices
 from .readers import read_idx_pair
-
-CLASSIFICATION = "classification"
-REGRESSION = "regression"
+from .targets import CLASSIFICATION, REGRESSION
 
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 """Where Debian's ``dataset-fashion-mnist`` package puts the four IDX files."""
 
 FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
+    *("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat"),
+    *("Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
 )
-
-
-# --- preprocessing and splitting --------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Standardizer:
-    """x̂ = (x − μ) / σ per column, with μ and σ from the rows given to :meth:`fit`.
-
-    ``mean`` is μ and ``scale`` is σ (population standard deviation), both of
-    shape (n,); a constant column gets σ = 1, so it maps to 0 rather than NaN.
-
-    >>> s = Standardizer.fit(np.array([[0.0, 5.0], [2.0, 5.0]]))
-    >>> s.mean, s.scale
-    (array([1., 5.]), array([1., 1.]))
-    >>> s.transform(np.array([[4.0, 5.0]]))
-    array([[3., 0.]])
-    """
-
-    mean: np.ndarray
-    scale: np.ndarray
-
-    @classmethod
-    def fit(cls, X: np.ndarray) -> Standardizer:
-        """μ and σ of the columns of X (m, n); fit on the training split only."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[0] == 0:
-            raise ValueError(f"X must be a 2-D array with at least one row, got shape {X.shape}")
-        constant = np.ptp(X, axis=0) == 0
-        return cls(X.mean(axis=0), np.where(constant, 1.0, X.std(axis=0)))
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """(X − μ) / σ."""
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[1] != self.mean.shape[0]:
-            raise ValueError(
-                f"X must have shape (m, {self.mean.shape[0]}) like the data fitted, got {X.shape}"
-            )
-        return (X - self.mean) / self.scale
-
-    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
-        """X σ + μ: back to the original units (for a regression's predictions)."""
-        return np.asarray(X, dtype=np.float64) * self.scale + self.mean
-
-
-def one_hot(labels: np.ndarray, n_classes: int) -> np.ndarray:
-    """Y (m, n_classes) float64 with Y[i, labels[i]] = 1 and 0 elsewhere.
-
-    >>> one_hot(np.array([2, 0]), 3)
-    array([[0., 0., 1.],
-           [1., 0., 0.]])
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise ValueError(
-            f"labels must be a 1-D integer array, got shape {labels.shape} dtype {labels.dtype}"
-        )
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 1:
-        raise ValueError(f"n_classes must be a whole number ≥ 1, got {n_classes!r}")
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"labels must lie in 0 … {n_classes - 1}, found {bad}")
-    Y = np.zeros((labels.shape[0], n_classes))
-    Y[np.arange(labels.shape[0]), labels] = 1.0
-    return Y
-
-
-def _fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a fraction in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _apportion(counts: np.ndarray, total: int) -> np.ndarray:
-    """Split ``total`` over classes in proportion to ``counts`` (largest remainders)."""
-    quota = counts * total / max(int(counts.sum()), 1)
-    share = np.floor(quota).astype(np.int64)
-    extra = total - int(share.sum())
-    share[np.argsort(share - quota, kind="stable")[:extra]] += 1
-    return share
-
-
-def _split_indices(
-    y: np.ndarray, test_size: float, val_size: float, rng: np.random.Generator, stratify: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row indices (train, val, test): round(test_size·m) test rows, round(val_size·m) val rows."""
-    m = y.shape[0]
-    n_test, n_val = round(test_size * m), round(val_size * m)
-    if m - n_test - n_val < 1:
-        raise ValueError(
-            f"test_size={test_size} and val_size={val_size} leave no training rows of {m}"
-        )
-    if not stratify:
-        order = rng.permutation(m)
-        return order[n_test + n_val :], order[n_test : n_test + n_val], order[:n_test]
-    _, inverse = np.unique(y, return_inverse=True)
-    counts = np.bincount(inverse)
-    test_per = _apportion(counts, n_test)
-    val_per = _apportion(counts - test_per, n_val)
-    parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
-    for c, (t, v) in enumerate(zip(test_per, val_per, strict=True)):
-        rows = rng.permutation(np.flatnonzero(inverse == c))
-        parts[0].append(rows[t + v :])
-        parts[1].append(rows[t : t + v])
-        parts[2].append(rows[:t])
-    train, val, test = (rng.permutation(np.concatenate(p)) for p in parts)
-    return train, val, test
-
-
-def split(
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    test_size: float = 0.2,
-    val_size: float = 0.2,
-    seed: Seed = 0,
-    stratify: bool | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(X_train, y_train, X_val, y_val, X_test, y_test): a seeded random partition of the rows.
-
-    round(test_size·m) rows go to test and round(val_size·m) to validation, the
-    rest to training. Stratified, each class's share of every split follows its
-    share of y (largest-remainder rounding). ``stratify`` None means: stratify
-    when y is a 1-D array of integer labels.
-    """
-    X, y = np.asarray(X), np.asarray(y)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}")
-    test_size, val_size = _fraction("test_size", test_size), _fraction("val_size", val_size)
-    is_labels = y.ndim == 1 and y.dtype.kind in "iu"
-    if stratify is None:
-        stratify = is_labels
-    elif stratify and not is_labels:
-        raise ValueError(
-            f"stratify needs y to be 1-D integer labels, got shape {y.shape} dtype {y.dtype}"
-        )
-    train, val, test = _split_indices(y, test_size, val_size, as_generator(seed), stratify)
-    return X[train], y[train], X[val], y[val], X[test], y[test]
 
 
 # --- the registry -----------------------------------------------------------------
@@ -307,49 +161,37 @@ def _xor(rng: np.random.Generator, n_samples: int | None, noise: float | None) -
     return _Raw(X, y, _BINARY, _XY)
 
 
-@_register(
-    "spirals",
-    "two interleaved spirals, 1.5 turns each (default 400 points, noise 0.05)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.spirals (after Lang & Witbrock 1988)",
-    "none",
-    generated_here=True,
-)
-def _spirals(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.spirals(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
+def _two_classes(name: str, description: str, source: str) -> _Loader:
+    """Register the generated two-class set ``name`` (400 points by default)."""
+    make = getattr(generated, name)
+
+    def load(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
+        X, y = make(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
+        return _Raw(X, y, _BINARY, _XY)
+
+    return _register(name, description, CLASSIFICATION, 2, 2, source, "none", generated_here=True)(
+        load
+    )
 
 
-@_register(
-    "moons",
-    "two interleaving half circles (default 400 points, noise 0.1)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.moons",
-    "none",
-    generated_here=True,
-)
-def _moons(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.moons(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
-
-
-@_register(
-    "circles",
-    "two concentric circles, radii 1 and 0.5 (default 400 points, noise 0.05)",
-    CLASSIFICATION,
-    2,
-    2,
-    "generated: deltaprop.data.generated.circles",
-    "none",
-    generated_here=True,
-)
-def _circles(rng: np.random.Generator, n_samples: int | None, noise: float | None) -> _Raw:
-    X, y = generated.circles(400 if n_samples is None else n_samples, seed=rng, **_noise(noise))
-    return _Raw(X, y, _BINARY, _XY)
+for _name, _description, _source in (
+    (
+        "spirals",
+        "two interleaved spirals, 1.5 turns each (default 400 points, noise 0.05)",
+        "generated: deltaprop.data.generated.spirals (after Lang & Witbrock 1988)",
+    ),
+    (
+        "moons",
+        "two interleaving half circles (default 400 points, noise 0.1)",
+        "generated: deltaprop.data.generated.moons",
+    ),
+    (
+        "circles",
+        "two concentric circles, radii 1 and 0.5 (default 400 points, noise 0.05)",
+        "generated: deltaprop.data.generated.circles",
+    ),
+):
+    _two_classes(_name, _description, _source)
 
 
 @_register(
@@ -569,6 +411,9 @@ def load_dataset(
 ) -> Dataset:
     """The built-in dataset ``name``, split into train/validation/test and preprocessed.
 
+    (Over 60 lines because each option is checked here, at the edge, with a message
+    naming the dataset, before anything is generated or read.)
+
     Args:
       name: a key of :data:`DATASETS`.
       seed: an int, a numpy Generator or None; it drives the generated sets and
@@ -600,16 +445,16 @@ def load_dataset(
             "leave test_size unset"
         )
     try:  # option and size errors become DataErrors naming the dataset
-        val_size = _fraction("val_size", val_size)
-        test_size = _fraction("test_size", 0.2 if test_size is None else test_size)
+        val_size = check_fraction("val_size", val_size)
+        test_size = check_fraction("test_size", 0.2 if test_size is None else test_size)
         rng = as_generator(seed)
         raw = loader(rng, n_samples, noise)
         stratify = info.task == CLASSIFICATION
         if raw.X_test is not None and raw.y_test is not None:
-            train, val, _ = _split_indices(raw.y, 0.0, val_size, rng, stratify)
+            train, val, _ = split_indices(raw.y, 0.0, val_size, rng, stratify)
             X_test, y_test = raw.X_test, raw.y_test
         else:
-            train, val, test = _split_indices(raw.y, test_size, val_size, rng, stratify)
+            train, val, test = split_indices(raw.y, test_size, val_size, rng, stratify)
             X_test, y_test = raw.X[test], raw.y[test]
     except DataError:
         raise

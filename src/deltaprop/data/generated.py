@@ -13,35 +13,32 @@ import math
 
 import numpy as np
 
+from .._validate import check_count as _count
+from .._validate import check_real
+from ..network import make_rng as as_generator
+
 Seed = int | np.random.Generator | None
 
-
-def as_generator(seed: Seed) -> np.random.Generator:
-    """A numpy Generator from an int seed ≥ 0, a Generator (used as is) or None."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None or (
-        isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0
-    ):
-        return np.random.default_rng(seed)
-    raise ValueError(f"seed: expected a non-negative int, a numpy Generator or None, got {seed!r}")
-
-
-def _count(name: str, value: int, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-        raise ValueError(f"{name} must be a whole number ≥ {low}, got {value!r}")
-    return int(value)
+__all__ = ["Seed", "as_generator", "circles", "moons", "sine", "spirals", "xor"]
 
 
 def _noise(value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ValueError(f"noise must be a number ≥ 0, got {value!r}")
-    return float(value)
+    return check_real("noise", value, low=0.0)
 
 
-def _shuffled(
-    rng: np.random.Generator, X: np.ndarray, y: np.ndarray
+def _two_classes(
+    n_samples: int, noise: float, seed: Seed
+) -> tuple[int, float, np.random.Generator, np.ndarray]:
+    """n_samples ≥ 2 and noise ≥ 0 checked, the generator, and labels 0, 1, 0, 1, …"""
+    n = _count("n_samples", n_samples, 2)
+    return n, _noise(noise), as_generator(seed), np.arange(n, dtype=np.int64) % 2
+
+
+def _jittered(
+    rng: np.random.Generator, X: np.ndarray, y: np.ndarray, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
+    """X plus N(0, noise²) jitter, then the rows shuffled."""
+    X = X + noise * rng.standard_normal(X.shape)
     order = rng.permutation(len(y))
     return X[order], y[order]
 
@@ -69,15 +66,11 @@ def spirals(
     t ~ U[0.05, 1], θ = 2π·turns·t, x = t·(cos(θ + kπ), sin(θ + kπ)) + N(0, noise²);
     class 0 gets ⌈n_samples/2⌉ points, class 1 the rest, rows shuffled.
     """
-    n_samples = _count("n_samples", n_samples, 2)
-    noise = _noise(noise)
-    rng = as_generator(seed)
-    y = np.arange(n_samples, dtype=np.int64) % 2
+    n_samples, noise, rng, y = _two_classes(n_samples, noise, seed)
     t = rng.uniform(0.05, 1.0, size=n_samples)
     angle = 2 * math.pi * turns * t + math.pi * y
     X = t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-    X += noise * rng.standard_normal(X.shape)
-    return _shuffled(rng, X, y)
+    return _jittered(rng, X, y, noise)
 
 
 def moons(
@@ -87,18 +80,14 @@ def moons(
 
     t ~ U[0, π], plus N(0, noise²) jitter on both coordinates; rows shuffled.
     """
-    n_samples = _count("n_samples", n_samples, 2)
-    noise = _noise(noise)
-    rng = as_generator(seed)
-    y = np.arange(n_samples, dtype=np.int64) % 2
+    n_samples, noise, rng, y = _two_classes(n_samples, noise, seed)
     t = rng.uniform(0.0, math.pi, size=n_samples)
     X = np.where(
         y[:, None] == 0,
         np.column_stack([np.cos(t), np.sin(t)]),
         np.column_stack([1 - np.cos(t), 0.5 - np.sin(t)]),
     )
-    X += noise * rng.standard_normal(X.shape)
-    return _shuffled(rng, X, y)
+    return _jittered(rng, X, y, noise)
 
 
 def circles(
@@ -108,17 +97,13 @@ def circles(
 
     Angles t ~ U[0, 2π), plus N(0, noise²) jitter; rows shuffled.
     """
-    n_samples = _count("n_samples", n_samples, 2)
-    noise = _noise(noise)
+    n_samples, noise, rng, y = _two_classes(n_samples, noise, seed)
     if not 0 < factor < 1:
         raise ValueError(f"factor must lie strictly between 0 and 1, got {factor!r}")
-    rng = as_generator(seed)
-    y = np.arange(n_samples, dtype=np.int64) % 2
     t = rng.uniform(0.0, 2 * math.pi, size=n_samples)
     radius = np.where(y == 0, 1.0, factor)
     X = radius[:, None] * np.column_stack([np.cos(t), np.sin(t)])
-    X += noise * rng.standard_normal(X.shape)
-    return _shuffled(rng, X, y)
+    return _jittered(rng, X, y, noise)
 
 
 def sine(

@@ -1,4 +1,4 @@
-"""File readers: IDX (the MNIST format), CSV, .npy and .npz; :func:`load_file` picks one.
+"""File readers: IDX (the MNIST format), .npy and .npz; :func:`load_file` picks one.
 
 Each reader checks its input before it trusts it: sizes declared in a header are
 compared with the bytes really there before anything of that size is allocated,
@@ -9,13 +9,13 @@ names the file and, where it applies, the line, column or option.
 
 Features come back as float64 (m, n) arrays. Targets keep the file's integer
 dtype (as int64) when the file stores integers (IDX, .npy, .npz); CSV is text,
-so its target column is float64.
+so its target column is float64 (or class names). CSV files are read by
+:mod:`deltaprop.data.tables`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import gzip
 import math
 import os
@@ -33,6 +33,8 @@ import numpy as np
 import numpy.lib.format as npformat
 
 from .errors import DataError
+from .errors import clip as _clip
+from .tables import read_csv
 
 PathLike = str | os.PathLike[str]
 
@@ -94,11 +96,6 @@ def _read_at_most(f: _Stream, limit: int) -> bytearray:
 def _one_line(exc: BaseException) -> str:
     """A library's error message folded onto one line (numpy's can span several), clipped."""
     return _clip(" ".join(str(exc).split()))
-
-
-def _clip(text: str, limit: int = 200) -> str:
-    """``text`` cut to ``limit`` characters: messages quote the file, which may be huge."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -252,102 +249,6 @@ def read_idx_pair(
     return images.reshape(images.shape[0], -1), labels.astype(np.int64)
 
 
-# --- CSV ------------------------------------------------------------------------
-
-
-def read_csv(
-    path: PathLike, *, target: str | int | None = None, features_only: bool = False
-) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
-    """Features X (m, n − 1) float64, target y (m,) and the feature names.
-
-    The first row must name the columns. ``target`` picks the target column by
-    name or by index (negative counts from the end); None means the last column.
-    The target column holds numbers (y float64) or class names (y an array of
-    str). Every other cell must be a finite number; an empty cell, NaN,
-    infinity, text or a row of the wrong length is an error naming the file,
-    the line (as an editor numbers it) and the column. Blank lines are skipped.
-    With ``features_only`` every column is a feature and y is empty (for
-    predicting on files without targets).
-    """
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            if header is None:
-                raise DataError(f"{path}: empty file; a header row of column names is required")
-            names = _check_header(path, header, features_only)
-            t = None if features_only else _target_index(path, names, target)
-            rows: list[list[float]] = []
-            labels: list[tuple[int, str]] = []
-            for row in reader:
-                if len(row) <= 1 and not "".join(row).strip():
-                    continue
-                if t is not None and len(row) == len(names):
-                    labels.append((reader.line_num, row[t].strip()))
-                    row = [*row[:t], "0", *row[t + 1 :]]
-                rows.append(_parse_row(path, reader.line_num, names, row))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (bad byte at offset {exc.start})") from None
-    except csv.Error as exc:
-        raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if not rows:
-        raise DataError(f"{path}: no data rows after the header")
-    data = np.array(rows, dtype=np.float64)
-    if t is None:
-        return data, np.empty(0), tuple(names)
-    return (
-        np.delete(data, t, axis=1),
-        _target_values(path, names[t], labels),
-        tuple(n for i, n in enumerate(names) if i != t),
-    )
-
-
-def _target_values(path: PathLike, name: str, labels: list[tuple[int, str]]) -> np.ndarray:
-    """The target column: float64 when every cell is a number, else class names (str)."""
-    for line, text in labels:
-        where = f"{path}: line {line}, column {_clip(repr(name))}"
-        if not text:
-            raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
-        if _is_number(text) and math.isnan(float(text)):
-            raise DataError(f"{where}: NaN is not allowed in data")
-        if _is_number(text) and math.isinf(float(text)):
-            raise DataError(f"{where}: infinity is not allowed in data")
-    if all(_is_number(text) for _, text in labels):
-        return np.array([float(text) for _, text in labels], dtype=np.float64)
-    return np.array([text for _, text in labels], dtype=str)
-
-
-def _check_header(path: PathLike, header: list[str], features_only: bool = False) -> list[str]:
-    names = [name.strip() for name in header]
-    if len(names) < (1 if features_only else 2):
-        raise DataError(f"{path}: line 1: {len(names)} column; features and a target are needed")
-    for i, name in enumerate(names):
-        if not name:
-            raise DataError(f"{path}: line 1, column {i + 1}: empty column name")
-        if names.index(name) != i:
-            raise DataError(f"{path}: line 1: column name {_clip(repr(name))} appears twice")
-    if all(_is_number(name) for name in names):
-        raise DataError(
-            f"{path}: line 1 looks like data, not a header; a header row of column names "
-            "is required"
-        )
-    return names
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _target_index(path: PathLike, names: list[str], target: str | int | None) -> int:
     n = len(names)
     if target is None:
@@ -364,29 +265,6 @@ def _target_index(path: PathLike, names: list[str], target: str | int | None) ->
     if not -n <= target < n:
         raise DataError(f"{path}: target: column index {target} is out of range for {n} columns")
     return int(target) % n
-
-
-def _parse_row(path: PathLike, line: int, names: list[str], row: list[str]) -> list[float]:
-    if len(row) != len(names):
-        raise DataError(f"{path}: line {line}: {len(row)} fields, the header has {len(names)}")
-    try:
-        values = [float(cell) for cell in row]
-    except ValueError:
-        values = []
-    if len(values) == len(row) and all(math.isfinite(v) for v in values):
-        return values
-    for name, cell in zip(names, row, strict=True):
-        where = f"{path}: line {line}, column {_clip(repr(name))}"
-        text = cell.strip()
-        if not text:
-            raise DataError(f"{where}: empty cell; missing values (NaN) are not allowed in data")
-        if not _is_number(text):
-            raise DataError(f"{where}: {_clip(repr(text))} is not a number")
-        if math.isnan(float(text)):
-            raise DataError(f"{where}: NaN is not allowed in data")
-        if math.isinf(float(text)):
-            raise DataError(f"{where}: infinity is not allowed in data")
-    raise AssertionError("unreachable: a row failed to parse but every cell is a finite number")
 
 
 # --- .npy / .npz ----------------------------------------------------------------
@@ -439,9 +317,19 @@ def _python2_headers_allowed() -> Iterator[None]:
         yield
 
 
-def _load_npy(path: PathLike) -> np.ndarray:
+def check_npy_file(path: PathLike) -> tuple[tuple[int, ...], np.dtype]:
+    """The (shape, dtype) a .npy file's header declares, checked against its size on disk.
+
+    Refuses object arrays and anything but integers and floats; after this,
+    ``np.load(path, mmap_mode="r", allow_pickle=False)`` maps exactly that array.
+    """
     with _open(path) as f:
-        _check_npy_header(str(path), f, os.fstat(f.fileno()).st_size, None)
+        shape, dtype, _ = _check_npy_header(str(path), f, os.fstat(f.fileno()).st_size, None)
+    return shape, dtype
+
+
+def _load_npy(path: PathLike) -> np.ndarray:
+    check_npy_file(path)
     try:
         with _python2_headers_allowed():
             return np.asarray(np.load(path, allow_pickle=False))
@@ -574,7 +462,10 @@ def load_file(
         return X, y
     if name.endswith(".npy") or head.startswith(b"\x93NUMPY"):
         if target is not None and not isinstance(target, int | np.integer):
-            raise DataError(f"{path}: target: a .npy file has no column names; give an index")
+            raise DataError(
+                f"{path}: target: a .npy file has no column names; give a column index, "
+                f"got {target!r}"
+            )
         return read_npy(path, target=None if target is None else int(target))
     if name.endswith(".npz") or head.startswith(b"PK\x03\x04"):
         if target is not None:
