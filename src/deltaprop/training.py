@@ -26,7 +26,7 @@ from a checkpoint reproduces the uninterrupted run bit for bit (see
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from os import PathLike
 from typing import Any
 
@@ -196,7 +196,7 @@ def trainer(
     """
     objective: Objective = NetworkObjective(net) if isinstance(net, Network) else net
     network: Network = net if isinstance(net, Network) else net.net  # type: ignore[attr-defined]
-    cfg = _Config.make(
+    cfg = _loop_config(
         optimizer=optimizer,
         learning_rate=learning_rate,
         momentum=momentum,
@@ -209,9 +209,9 @@ def trainer(
         early_stopping=early_stopping,
         seed=seed,
         checkpoint_every=checkpoint_every,
-        progress_every=progress_every,
         tol=tol,
     )
+    every = check_count("progress_every", progress_every)
     x, y = network.check_data(X, Y)
     data = Batch(x, y, network.check_sample_weight(sample_weight, x.shape[0]))
     rng = make_rng(seed)
@@ -235,11 +235,11 @@ def trainer(
     if progress and (dp_ is None or dp_.is_root):
         from .progress import ProgressReporter
 
-        hooks.append(ProgressReporter(every=cfg.progress_every))
+        hooks.append(ProgressReporter(every=every))
     run = Trainer(
         objective,
         data,
-        cfg.loop(),
+        cfg,
         rng=rng,
         net=network,
         val=val,
@@ -258,103 +258,67 @@ def trainer(
 # --- configuration ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Config:
-    optimizer: str
-    schedule: Schedule
-    opt: Optimizer | None
-    epochs: int
-    max_steps: int | None
-    batch_size: int | None
-    early_stopping: int | None
-    seed: int | None
-    checkpoint_every: int
-    progress_every: int
-    tol: float | None
-
-    @classmethod
-    def make(
-        cls,
-        *,
-        optimizer: str | Optimizer,
-        learning_rate: float | Schedule,
-        momentum: float,
-        beta1: float,
-        beta2: float,
-        adam_epsilon: float,
-        epochs: int,
-        max_steps: int | None,
-        batch_size: int | None,
-        early_stopping: int | None,
-        seed: int | np.random.Generator | None,
-        checkpoint_every: int,
-        progress_every: int,
-        tol: float | None,
-    ) -> _Config:
-        opt: Optimizer | None = None
-        if isinstance(optimizer, Optimizer):
-            opt, optimizer = optimizer, optimizer.name
-        elif not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
-            raise ValueError(
-                f"optimizer: unknown optimizer {optimizer!r}; "
-                f"choose one of: {', '.join(OPTIMIZERS)}"
-            )
-        elif optimizer != "lbfgs":
-            opt = get_optimizer(
-                optimizer,
-                momentum=momentum,
-                beta1=beta1,
-                beta2=beta2,
-                eps=check_positive("adam_epsilon", adam_epsilon),
-            )
-        if isinstance(learning_rate, Constant | StepDecay | InverseTime) or (
-            callable(learning_rate) and hasattr(learning_rate, "config")
-        ):
-            schedule: Schedule = learning_rate  # type: ignore[assignment]
-        else:
-            check_real("learning_rate", learning_rate, low=0.0)
-            schedule = Constant(check_positive("learning_rate", learning_rate))
-        return cls(
-            optimizer=optimizer,
-            schedule=schedule,
-            opt=opt,
-            epochs=check_count("epochs", epochs, low=0),
-            max_steps=check_optional_count("max_steps", max_steps),
-            batch_size=check_optional_count("batch_size", batch_size),
-            early_stopping=check_optional_count("early_stopping", early_stopping),
-            seed=seed if isinstance(seed, int) else None,
-            checkpoint_every=check_count("checkpoint_every", checkpoint_every, low=0),
-            progress_every=check_count("progress_every", progress_every),
-            tol=None if tol is None else check_real("tol", tol, low=0.0),
+def _loop_config(
+    *,
+    optimizer: str | Optimizer,
+    learning_rate: float | Schedule,
+    momentum: float,
+    beta1: float,
+    beta2: float,
+    adam_epsilon: float,
+    epochs: int,
+    max_steps: int | None,
+    batch_size: int | None,
+    early_stopping: int | None,
+    seed: int | np.random.Generator | None,
+    checkpoint_every: int,
+    tol: float | None,
+) -> LoopConfig:
+    """The run's configuration, every value checked under the name the caller typed."""
+    opt: Optimizer | None = None
+    if isinstance(optimizer, Optimizer):
+        opt, optimizer = optimizer, optimizer.name
+    elif not isinstance(optimizer, str) or optimizer not in OPTIMIZERS:
+        raise ValueError(
+            f"optimizer: unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}"
         )
-
-    def loop(self) -> LoopConfig:
-        """What the training loop needs of this configuration."""
-        return LoopConfig(
-            optimizer=self.optimizer,
-            schedule=self.schedule,
-            opt=self.opt,
-            epochs=self.epochs,
-            max_steps=self.max_steps,
-            batch_size=self.batch_size,
-            early_stopping=self.early_stopping,
-            checkpoint_every=self.checkpoint_every,
-            tol=self.tol,
-            describe=self.describe(),
+    elif optimizer != "lbfgs":
+        opt = get_optimizer(
+            optimizer,
+            momentum=momentum,
+            beta1=beta1,
+            beta2=beta2,
+            eps=check_positive("adam_epsilon", adam_epsilon),
         )
-
-    def describe(self) -> dict[str, Any]:
-        """The configuration as JSON-able data (stored in checkpoints and model files)."""
-        return {
-            "optimizer": self.optimizer,
-            "optimizer_config": None if self.opt is None else self.opt.config(),
-            "schedule": self.schedule.config(),
-            "epochs": self.epochs,
-            "max_steps": self.max_steps,
-            "batch_size": self.batch_size,
-            "early_stopping": self.early_stopping,
-            "seed": self.seed,
-        }
+    if isinstance(learning_rate, Constant | StepDecay | InverseTime) or (
+        callable(learning_rate) and hasattr(learning_rate, "config")
+    ):
+        schedule: Schedule = learning_rate  # type: ignore[assignment]
+    else:
+        check_real("learning_rate", learning_rate, low=0.0)
+        schedule = Constant(check_positive("learning_rate", learning_rate))
+    cfg = LoopConfig(
+        optimizer=optimizer,
+        schedule=schedule,
+        opt=opt,
+        epochs=check_count("epochs", epochs, low=0),
+        max_steps=check_optional_count("max_steps", max_steps),
+        batch_size=check_optional_count("batch_size", batch_size),
+        early_stopping=check_optional_count("early_stopping", early_stopping),
+        checkpoint_every=check_count("checkpoint_every", checkpoint_every, low=0),
+        tol=None if tol is None else check_real("tol", tol, low=0.0),
+    )
+    describe = {  # JSON-able, stored in checkpoints and model files
+        "optimizer": optimizer,
+        "optimizer_config": None if opt is None else opt.config(),
+        "schedule": schedule.config(),
+        "epochs": cfg.epochs,
+        "max_steps": cfg.max_steps,
+        "batch_size": cfg.batch_size,
+        "early_stopping": cfg.early_stopping,
+        "seed": seed if isinstance(seed, int) else None,
+    }
+    return replace(cfg, describe=describe)
 
 
 def _split_validation(

@@ -122,21 +122,6 @@ def _terms(
     )
 
 
-def sparse_cost(
-    xp: Namespace,
-    W: Sequence[Array],
-    b: Sequence[Array],
-    f: Sequence[Activation],
-    cost: Cost,
-    lam: float,
-    rho: float,
-    beta: float,
-    x: Array,
-) -> SparseTerms:
-    """J_sparse(W,b) on the inputs x (m, s₁), by one forward pass; no gradient."""
-    return sparse_cost_and_grad(xp, W, b, f, cost, lam, rho, beta, x)
-
-
 def sparse_cost_and_grad(
     xp: Namespace,
     W: Sequence[Array],
@@ -174,6 +159,10 @@ def sparse_cost_and_grad(
     delta2 = (back + sparsity) * f[0].fprime(xp, trace.z[1], trace.a[1])  # ⊙ f′(z⁽²⁾)
     backprop.gradients(xp, W, trace, [None, delta2, delta3], lam, dW, db)
     return terms
+
+
+sparse_cost = sparse_cost_and_grad
+"""J_sparse(W,b) alone, by one forward pass: ``sparse_cost_and_grad`` without dW, db."""
 
 
 # --- the network ----------------------------------------------------------------------------

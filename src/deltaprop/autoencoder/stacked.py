@@ -294,23 +294,27 @@ def self_taught_learning(
     y_test: Any,
     *,
     n_hidden: int = 200,
-    sparsity_target: float = 0.1,
-    beta: float = 3.0,
-    weight_decay: float = 3e-3,
-    softmax_weight_decay: float = 1e-4,
-    pretrain_iter: int = 400,
-    softmax_iter: int = 100,
     baseline: bool = True,
-    seed: int = 0,
-    log: Log | None = None,
-    progress: bool = False,
+    **options: Any,
 ) -> StackedResult:
     """Features from an autoencoder trained on unlabelled data, a softmax on labelled ones.
 
     The one-layer, not fine-tuned case of :func:`stacked_autoencoder`, pre-trained
     on ``X_unlabelled``; ``accuracy_before`` is the self-taught accuracy and
     ``baseline_accuracy`` that of a softmax on the raw inputs. UFLDL's defaults.
+
+    Args:
+      X_unlabelled: the inputs the autoencoder learns its features from.
+      X_train, y_train, X_test, y_test: as for :func:`stacked_autoencoder`.
+      n_hidden: the hidden layer's size (UFLDL: 200).
+      baseline: also train a softmax on the raw inputs.
+      options: ``sparsity_target``, ``beta``, ``weight_decay``,
+        ``softmax_weight_decay``, ``pretrain_iter``, ``softmax_iter``, ``seed``,
+        ``log``, ``progress``, as for :func:`stacked_autoencoder` (same defaults).
     """
+    for name in ("hidden", "X_unlabelled", "finetune_iter"):
+        if name in options:
+            raise TypeError(f"self_taught_learning() got an unexpected keyword argument {name!r}")
     return stacked_autoencoder(
         X_train,
         y_train,
@@ -318,17 +322,9 @@ def self_taught_learning(
         y_test,
         hidden=(n_hidden,),
         X_unlabelled=X_unlabelled,
-        sparsity_target=sparsity_target,
-        beta=beta,
-        weight_decay=weight_decay,
-        softmax_weight_decay=softmax_weight_decay,
-        pretrain_iter=pretrain_iter,
-        softmax_iter=softmax_iter,
         finetune_iter=0,
         baseline=baseline,
-        seed=seed,
-        log=log,
-        progress=progress,
+        **options,
     )
 
 
