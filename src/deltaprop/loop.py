@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,8 +123,8 @@ class Trainer:
 
     def run_epoch(self) -> bool:
         """Run (the rest of) one epoch — for L-BFGS, one iteration; True while epochs remain."""
-        while self.step_once() and self._epoch_run is not None:
-            pass
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._advance(whole_epoch=True)
         return not self.finished
 
     def step_once(self) -> bool:
@@ -133,26 +133,36 @@ class Trainer:
         The step that ends an epoch also records it (history, early stopping,
         callbacks, checkpoint), so stepping through a run records what running it does.
         """
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._advance(whole_epoch=False)
+
+    def _advance(self, whole_epoch: bool) -> bool:
+        """One update, or the rest of the epoch; whether anything was done.
+
+        Overflow is caught by the finiteness checks, which end the run with
+        TrainingDiverged: the callers silence numpy's own warnings about it.
+        """
         if self.finished:
             return False
         epoch = self.epoch
-        with np.errstate(over="ignore", invalid="ignore"):
-            if self._epoch_run is None:
-                if self._budget_spent():
-                    return self.finish()
-                if self.cfg.opt is None:  # an L-BFGS iteration is a whole epoch
-                    stop = self._lbfgs_epoch()
-                    if stop or self._budget_spent():
-                        self.finish()
-                    return self.epoch > epoch
-                self._epoch_run = self._steps_epoch()
-            try:
-                next(self._epoch_run)
-                return True
-            except StopIteration as done:
-                self._epoch_run = None
-                if done.value or self._budget_spent():
+        if self._epoch_run is None:
+            if self._budget_spent():
+                return self.finish()
+            if self.cfg.opt is None:  # an L-BFGS iteration is a whole epoch
+                stop = self._lbfgs_epoch()
+                if stop or self._budget_spent():
                     self.finish()
+                return self.epoch > epoch
+            self._epoch_run = self._steps_epoch()
+        try:
+            next(self._epoch_run)
+            while whole_epoch:
+                next(self._epoch_run)
+            return True
+        except StopIteration as done:
+            self._epoch_run = None
+            if done.value or self._budget_spent():
+                self.finish()
         return self.epoch > epoch  # the epoch's last step, recorded with it
 
     def _budget_spent(self) -> bool:
@@ -193,14 +203,9 @@ class Trainer:
 
     # --- step-based optimizers ------------------------------------------------------------
 
-    def _updates(self, lr: float) -> Iterator[tuple[Terms, Batch, int, int, bool]]:
-        """The epoch's updates, one per mini-batch: after each, the batch's J's parts (at the
-        θ the update started from), the batch (this rank's rows), where it starts in the
-        epoch's order, its global size, and whether it was the epoch's last update."""
-        cfg, xp, theta, grad = self.cfg, self.xp, self.theta, self._grad
-        opt = cfg.opt
-        assert opt is not None
-        m = self.m_global
+    def _epoch_order(self) -> int:
+        """Draw the epoch's order of the examples (``_order``, None: as they are); the batch size."""
+        cfg, xp, m = self.cfg, self.xp, self.m_global
         bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
         self._order = None
         if bs < m or self._own_order:
@@ -209,72 +214,74 @@ class Trainer:
                 host = np.arange(m)  # mini-batches in the examples' own order
             if host is not None:
                 self._order = xp.asarray(host, device=getattr(self.net, "device", None))
-        order = self._order
-        if order is not None and self._fast and self._gather is None:
+        if self._order is not None and self._fast and self._gather is None:
             self._gather = fastpath.Gather(self.data.x, self.data.y, self.data.w, bs)
-        for first in range(0, m, bs):
-            batch = self._batch(order, first, bs)
-            if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
-                continue
-            terms = self._evaluate(batch, theta)
-            if not math.isfinite(terms.total):
-                raise _NotFinite
-            if self._fast:
-                fastpath.update(opt, theta, grad, self.state, lr)
-            else:
-                opt.update(xp, theta, grad, self.state, lr)
-            self.step += 1
-            limit = cfg.max_steps is not None and self.step >= cfg.max_steps
-            yield terms, batch, first, min(bs, m - first), limit or first + bs >= m
-            if limit:
-                return
+        return bs
 
     def _steps_epoch(self) -> Generator[None, None, bool]:
         """One epoch of updates, yielding after each but the last; returns whether to stop.
 
-        The epoch's J is the mean of its batches' J, weighted by batch size, over the
-        epoch's examples (scikit-learn's rule, which counts a skipped batch's examples).
+        Each mini-batch's J (its parts, at the θ its update started from) is summed
+        weighted by the batch's size; the epoch's J is that sum over the epoch's
+        examples (scikit-learn's rule, which counts a skipped batch's examples too).
         """
         t0 = time.perf_counter()
-        assert self.cfg.schedule is not None
-        lr = self.cfg.schedule(self.epoch)
+        cfg, xp, theta, grad, opt = self.cfg, self.xp, self.theta, self._grad, self.cfg.opt
+        assert cfg.schedule is not None and opt is not None
+        lr = cfg.schedule(self.epoch)
         start = EpochStart(
-            self.xp.asarray(self.theta, copy=True),
-            copy_state(self.xp, self.state),
+            xp.asarray(theta, copy=True),
+            copy_state(xp, self.state),
             self.rng.bit_generator.state,
             self.step,
             self.epoch,
         )
         count = self._counter()
         try:
+            m, bs = self.m_global, self._epoch_order()
             sums = [0.0] * len(self.objective.part_names)
             extra: dict[str, float] = {}
             end = 0  # the examples of the epoch's order up to the last batch run
-            try:
-                for terms, batch, first, n, last in self._updates(lr):
-                    for k, part in enumerate(terms.parts):
-                        sums[k] += part * n
-                    for key, value in (terms.extra or {}).items():
+            for first in range(0, m, bs):
+                batch = self._batch(self._order, first, bs)
+                if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
+                    continue
+                terms = self._evaluate(batch, theta)
+                parts = terms.parts
+                if not math.isfinite(sum(parts)):
+                    # J was finite where this epoch started, unless it failed at the epoch's
+                    # first step: then go back to where the previous one started.
+                    first_step = self.step == start.step and self._previous is not None
+                    back = self._previous if first_step else start
+                    assert back is not None
+                    raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
+                if self._fast:
+                    fastpath.update(opt, theta, grad, self.state, lr)
+                else:
+                    opt.update(xp, theta, grad, self.state, lr)
+                self.step += 1
+                n = min(bs, m - first)
+                for k, part in enumerate(parts):
+                    sums[k] += part * n
+                if terms.extra:
+                    for key, value in terms.extra.items():
                         extra[key] = extra.get(key, 0.0) + value * n
-                    count.add(terms.output, batch.y, first, n)
-                    end = first + n
-                    if not last:
-                        yield
-            except _NotFinite:
-                # J was finite where this epoch started, unless it failed at the epoch's
-                # first step: then go back to where the previous one started.
-                back = start if self.step > start.step or self._previous is None else self._previous
-                raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta) from None
-            if not bool(self.xp.all(self.xp.isfinite(self.theta))):
+                count.add(terms.output, batch.y, first, n)
+                end = first + n
+                if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                    break
+                if end < m:
+                    yield
+            if not bool(xp.all(xp.isfinite(theta))):
                 raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
-            if self.cfg.skip_empty and self.step > start.step:
-                end = self.m_global
-            parts = tuple(total / end if end else math.nan for total in sums)
+            if cfg.skip_empty and self.step > start.step:
+                end = m
+            means = tuple(total / end if end else math.nan for total in sums)
             extra = {key: value / end for key, value in extra.items()}
-            stop = self._record(parts, extra, count.result(self._order), lr, t0)
+            stop = self._record(means, extra, count.result(self._order), lr, t0)
         except KeyboardInterrupt:
             if self.epoch == start.epoch:  # the epoch was not completed: go back to its start
-                self.theta[...] = start.theta
+                theta[...] = start.theta
                 self.state, self.step = start.state, start.step
                 self.rng.bit_generator.state = start.rng
                 truncate(self.history, self.epoch)
@@ -467,10 +474,6 @@ class Trainer:
     def restore(self, path: str) -> None:
         """Continue the run stored in the checkpoint at ``path``; every field is checked."""
         restore_run(self, path)
-
-
-class _NotFinite(Exception):
-    """J was not finite at a step."""
 
 
 def _weakly(method: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
