@@ -224,6 +224,8 @@ class Trainer:
         Each mini-batch's J (its parts, at the θ its update started from) is summed
         weighted by the batch's size; the epoch's J is that sum over the epoch's
         examples (scikit-learn's rule, which counts a skipped batch's examples too).
+        One generator, so that the hot loop's state stays in local variables and an
+        interrupted epoch can be put back from the start it holds.
         """
         t0 = time.perf_counter()
         cfg, xp, theta, grad, opt = self.cfg, self.xp, self.theta, self._grad, self.cfg.opt

@@ -274,7 +274,10 @@ def _loop_config(
     checkpoint_every: int,
     tol: float | None,
 ) -> LoopConfig:
-    """The run's configuration, every value checked under the name the caller typed."""
+    """The run's configuration, every value checked under the name the caller typed.
+
+    (A list of checks, one per argument, in the order of :func:`trainer`'s.)
+    """
     opt: Optimizer | None = None
     if isinstance(optimizer, Optimizer):
         opt, optimizer = optimizer, optimizer.name

@@ -359,7 +359,8 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
     scikit-learn runs scipy's L-BFGS-B with gtol = ``tol`` and scipy's default
     ftol; the callback applies both tests, so ``tol`` keeps its meaning:
     stop when max |∂J/∂θ| ≤ tol or when J's relative decrease
-    (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol.
+    (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol. (The tests, the run and the
+    warnings read in the order scikit-learn's ``_fit_lbfgs`` has them.)
     """
     net, batch = est.network_, data.batch
     objective = SklearnObjective(net, cfg)
