@@ -204,7 +204,7 @@ class Trainer:
     # --- step-based optimizers ------------------------------------------------------------
 
     def _epoch_order(self) -> int:
-        """Draw the epoch's order of the examples (``_order``, None: as they are); the batch size."""
+        """Draw the epoch's order (``_order``; None keeps the examples' own); the batch size."""
         cfg, xp, m = self.cfg, self.xp, self.m_global
         bs = m if cfg.batch_size is None else min(cfg.batch_size, m)
         self._order = None
