@@ -252,7 +252,7 @@ def cost_and_grad(
     m, L = x.shape[0], len(W)
     if kernels is None:
         kernels = [KERNELS.get(act) for act in f]
-    if work is None or not work.fits(m, x.dtype):
+    if work is None or not (m <= work.rows and x.dtype == work.dtype):
         work = Workspace([x.shape[1], *(w.shape[0] for w in W)], m, x.dtype)
     a: list[np.ndarray] = [x]  # a[k]: layer k + 1
     z_kept: list[np.ndarray | None] = [None] * (L + 1)  # z, where f′ needs it
@@ -345,22 +345,26 @@ class ArgmaxCount:
     def __init__(self, labels: np.ndarray) -> None:
         self.labels = labels
         self.preds = np.empty(labels.shape[0], np.intp)
-        self.spans: list[tuple[int, int]] = []
+        self.end = 0  # the batches so far cover positions 0 … end of the order ...
+        self.gaps: list[tuple[int, int]] = []  # ... but for these skipped (first, n) spans
 
     def add(self, output: np.ndarray, y: np.ndarray, first: int, n: int) -> None:
         """A batch's outputs, the examples first … first + n of the epoch's order."""
         output.argmax(axis=1, out=self.preds[first : first + n])
-        self.spans.append((first, n))
+        if first != self.end:  # a skipped batch before this one
+            self.gaps.append((self.end, first - self.end))
+        self.end = first + n
 
     def result(self, order: np.ndarray | None) -> float:
         """The fraction right among the epoch's examples that were run."""
-        if not self.spans:
+        if not self.end:
             return math.nan
-        (start, _), (last, n) = self.spans[0], self.spans[-1]
-        if start == 0 and sum(k for _, k in self.spans) == last + n:  # one run from 0
-            where: Any = slice(0, last + n)
-        else:
-            where = np.concatenate([np.arange(f, f + k) for f, k in self.spans])
+        where: Any = slice(0, self.end)
+        if self.gaps:
+            keep = np.ones(self.end, bool)
+            for first, n in self.gaps:
+                keep[first : first + n] = False
+            where = np.flatnonzero(keep)
         truth = self.labels[where] if order is None else np.take(self.labels, order[where])
         return float(np.count_nonzero(self.preds[where] == truth)) / truth.shape[0]
 

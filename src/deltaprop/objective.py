@@ -242,16 +242,17 @@ class NetworkObjective(OnNetwork):
         self, theta: Array, batch: Batch, grad: Array, lam: float
     ) -> tuple[Any, Any, Array]:
         net = self.net
-        W, b = self._views(theta)
-        f, x, y, w = self._f, batch.x, batch.y, batch.w
+        W, b = (net.W, net.b) if theta is net.params else net.unpack(theta)
+        x, y, w = batch
         if not self.fast:
             dW, db = net.unpack(grad)
-            return backprop.cost_and_grad(self.xp, W, b, f, net.cost, lam, x, y, dW, db, w)
+            return backprop.cost_and_grad(self.xp, W, b, self._f, net.cost, lam, x, y, dW, db, w)
         work = self._work
         if work is None or not work.fits(x.shape[0], x.dtype):
             work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
         dW, db = work.views(grad, net.unpack)
-        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, self._kernels)
+        f, kernels = self._f, self._kernels
+        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, kernels)
 
 
 class AccuracyCount:
