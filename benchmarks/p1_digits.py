@@ -18,21 +18,26 @@ from systems import Comparison, Spec, compare, engine_target
 TARGETS = {"scikit-learn": 0.50, "PyTorch": 0.50}
 
 
+def make_spec(dtype: str, epochs: int) -> Spec:
+    """P1's training run in ``dtype``, ``epochs`` epochs per repetition."""
+    X, labels = digits()
+    return Spec(
+        X=as_dtype(X, dtype),
+        labels=labels,
+        sizes=(64, 100, 10),
+        activation="sigmoid",
+        lr=0.1,
+        momentum=0.9,
+        batch=200,
+        units=epochs,
+    )
+
+
 def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target]]:
     """Both dtypes; the targets apply to float64."""
-    X, labels = digits()
     results, targets = [], []
     for dtype in ("float64", "float32"):
-        spec = Spec(
-            X=as_dtype(X, dtype),
-            labels=labels,
-            sizes=(64, 100, 10),
-            activation="sigmoid",
-            lr=0.1,
-            momentum=0.9,
-            batch=200,
-            units=args.p1_epochs,
-        )
+        spec = make_spec(dtype, args.p1_epochs)
         title = (
             f"digits 1797×64, 64-100-10 sigmoid, momentum 0.9 α=0.1, batch 200, {dtype}, "
             f"{spec.units} epochs per rep"

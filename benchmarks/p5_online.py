@@ -18,10 +18,10 @@ from systems import Comparison, Spec, compare, engine_target
 TARGETS = {"scikit-learn": 0.30, "PyTorch": 0.20}
 
 
-def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target]]:
-    """Per step."""
+def make_spec(steps: int) -> Spec:
+    """P5's training run: ``steps`` online steps (whole epochs of 1000) per repetition."""
     X, labels = digits()
-    s = Spec(
+    return Spec(
         X=as_dtype(X, "float64", 1000),
         labels=labels[:1000],
         sizes=(64, 32, 10),
@@ -29,9 +29,14 @@ def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target
         lr=0.1,
         momentum=0.0,
         batch=1,
-        units=args.p5_steps // 1000,
+        units=steps // 1000,
         per_step=True,
     )
+
+
+def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target]]:
+    """Per step."""
+    s = make_spec(args.p5_steps)
     title = (
         f"digits[:1000], 64-32-10 sigmoid, plain SGD α=0.1, batch 1, float64, "
         f"{s.count(s.units)} steps per rep"

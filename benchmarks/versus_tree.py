@@ -19,8 +19,9 @@ from typing import Any
 
 import harness
 import numpy as np
+import p1_digits
 import p2_fashion
-from benchdata import as_dtype, digits
+import p5_online
 from systems import Run, Spec, System, compare, timed
 
 BEFORE = "deltaprop before"
@@ -78,33 +79,13 @@ def main() -> None:
     args = p.parse_args()
     harness.setup(args)
     before = load_tree(args.other)
-    X, labels = digits()
     specs: dict[str, Spec] = {}
     if "P1" in args.only:
-        specs["P1 float64"] = Spec(
-            X=as_dtype(X, "float64"),
-            labels=labels,
-            sizes=(64, 100, 10),
-            activation="sigmoid",
-            lr=0.1,
-            momentum=0.9,
-            batch=200,
-            units=args.p1_epochs,
-        )
+        specs["P1 float64"] = p1_digits.make_spec("float64", args.p1_epochs)
     if "P2" in args.only:
         specs["P2 float32"] = p2_fashion.spec("float32", args.epochs)
     if "P5" in args.only:
-        specs["P5 float64"] = Spec(
-            X=as_dtype(X, "float64", 1000),
-            labels=labels[:1000],
-            sizes=(64, 32, 10),
-            activation="sigmoid",
-            lr=0.1,
-            momentum=0.0,
-            batch=1,
-            units=args.p5_steps // 1000,
-            per_step=True,
-        )
+        specs["P5 float64"] = p5_online.make_spec(args.p5_steps)
     targets = []
     for key, spec in specs.items():
         result = compare(
