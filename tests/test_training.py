@@ -279,6 +279,60 @@ def test_ctrl_c_checkpoints_the_last_completed_epoch(tmp_path):
     np.testing.assert_array_equal(net.params, after[2])
 
 
+class _LandsBetweenSteps:
+    """The epoch under way, with a Ctrl-C that lands before its ``n``-th step: in the
+    trainer's own frame, between two of the epoch generator's steps."""
+
+    def __init__(self, run, n):
+        self.run, self.n, self.closed = run, n, False
+
+    def __next__(self):
+        self.n -= 1
+        if self.n == 0:
+            raise KeyboardInterrupt
+        return next(self.run)
+
+    def close(self):
+        self.closed = True
+        self.run.close()
+
+
+def test_ctrl_c_between_steps_or_epochs_goes_back_to_the_last_whole_epoch(tmp_path):
+    X, Y = blobs()
+    net = dp.Network([4, 5, 3], cost="cross_entropy", seed=0)
+    run = dp.trainer(
+        net, X, Y, optimizer="adam", batch_size=10, epochs=10, checkpoint=tmp_path / "c.ckpt"
+    )
+    run.run_epoch()
+    after_one, steps, rng = net.params.copy(), run.step, run.rng.bit_generator.state
+    run.step_once()  # the second epoch has begun
+    inside = _LandsBetweenSteps(run._epoch_run, 3)
+    run._epoch_run = inside
+    with pytest.raises(dp.TrainingInterrupted) as err:
+        run.run_epoch()
+    assert inside.closed and run.finished and err.value.checkpoint == str(tmp_path / "c.ckpt")
+    np.testing.assert_array_equal(net.params, after_one)
+    assert (run.epoch, run.step, len(run.history)) == (1, steps, 1)
+    assert run.rng.bit_generator.state == rng
+    saved, _, state = dp.load_checkpoint(tmp_path / "c.ckpt")
+    np.testing.assert_array_equal(saved.params, after_one)
+    assert state["epoch"] == 1
+
+    between = dp.trainer(net, X, Y, optimizer="sgd", batch_size=10, epochs=10)
+    calls = iter([True, True, KeyboardInterrupt])
+
+    def run_epoch():
+        outcome = next(calls)
+        if outcome is KeyboardInterrupt:
+            raise KeyboardInterrupt
+        return dp.loop.Trainer.run_epoch(between)
+
+    between.run_epoch = run_epoch
+    with pytest.raises(dp.TrainingInterrupted, match="after epoch 2"):
+        between.run()
+    assert len(between.history) == 2
+
+
 def test_progress_plain_lines_when_not_a_terminal():
     X, Y = blobs()
     stream = io.StringIO()

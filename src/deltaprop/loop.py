@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import time
 import weakref
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from . import fastpath
 from ._arrays import Array, to_numpy
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .objective import AccuracyCount, Batch, Objective, Terms
-from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite
+from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite, weakly
 from .runconfig import LoopConfig, Order, shuffled
 from .runstate import EpochStart, copy_state, restore_run, save_run, truncate
 
@@ -102,7 +102,8 @@ class Trainer:
         self.elapsed = 0.0
         self.finished = False
         self._grad = self.xp.empty_like(self.theta)
-        self._previous: EpochStart | None = None
+        self._previous: EpochStart | None = None  # the last completed epoch's start
+        self._start: EpochStart | None = None  # the latest epoch's start
         self._lbfgs: LbfgsSteps | None = None
         self.lbfgs_result: LbfgsResult | None = None  # scipy's, once an L-BFGS run has ended
         self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
@@ -117,8 +118,11 @@ class Trainer:
 
     def run(self) -> History:
         """Run epochs until the run is finished; the History."""
-        while self.run_epoch():
-            pass
+        try:
+            while self.run_epoch():
+                pass
+        except KeyboardInterrupt:  # between two epochs
+            raise self._on_interrupt() from None
         return self.history
 
     def run_epoch(self) -> bool:
@@ -145,16 +149,16 @@ class Trainer:
         if self.finished:
             return False
         epoch = self.epoch
-        if self._epoch_run is None:
-            if self._budget_spent():
-                return self.finish()
-            if self.cfg.opt is None:  # an L-BFGS iteration is a whole epoch
-                stop = self._lbfgs_epoch()
-                if stop or self._budget_spent():
-                    self.finish()
-                return self.epoch > epoch
-            self._epoch_run = self._steps_epoch()
         try:
+            if self._epoch_run is None:
+                if self._budget_spent():
+                    return self.finish()
+                if self.cfg.opt is None:  # an L-BFGS iteration is a whole epoch
+                    stop = self._lbfgs_epoch()
+                    if stop or self._budget_spent():
+                        self.finish()
+                    return self.epoch > epoch
+                self._epoch_run = self._steps_epoch()
             next(self._epoch_run)
             while whole_epoch:
                 next(self._epoch_run)
@@ -163,6 +167,8 @@ class Trainer:
             self._epoch_run = None
             if done.value or self._budget_spent():
                 self.finish()
+        except KeyboardInterrupt:  # wherever it lands: inside the epoch or between its steps
+            raise self._on_interrupt() from None
         return self.epoch > epoch  # the epoch's last step, recorded with it
 
     def _budget_spent(self) -> bool:
@@ -224,8 +230,8 @@ class Trainer:
         Each mini-batch's J (its parts, at the θ its update started from) is summed
         weighted by the batch's size; the epoch's J is that sum over the epoch's
         examples (scikit-learn's rule, which counts a skipped batch's examples too).
-        One generator, so that the hot loop's state stays in local variables and an
-        interrupted epoch can be put back from the start it holds.
+        One generator, so that the hot loop's state stays in local variables; an
+        interrupted epoch is put back to its start (``_on_interrupt``).
         """
         t0 = time.perf_counter()
         cfg, xp, theta, grad, opt = self.cfg, self.xp, self.theta, self._grad, self.cfg.opt
@@ -238,56 +244,49 @@ class Trainer:
             self.step,
             self.epoch,
         )
+        self._start = start  # where an interrupt puts the run back to
         count = self._counter()
-        try:
-            m, bs = self.m_global, self._epoch_order()
-            sums = [0.0] * len(self.objective.part_names)
-            extra: dict[str, float] = {}
-            end = 0  # the examples of the epoch's order up to the last batch run
-            for first in range(0, m, bs):
-                batch = self._batch(self._order, first, bs)
-                if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
-                    continue
-                terms = self._evaluate(batch, theta)
-                parts = terms.parts
-                if not math.isfinite(sum(parts)):
-                    # J was finite where this epoch started, unless it failed at the epoch's
-                    # first step: then go back to where the previous one started.
-                    first_step = self.step == start.step and self._previous is not None
-                    back = self._previous if first_step else start
-                    assert back is not None
-                    raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
-                if self._fast:
-                    fastpath.update(opt, theta, grad, self.state, lr)
-                else:
-                    opt.update(xp, theta, grad, self.state, lr)
-                self.step += 1
-                n = min(bs, m - first)
-                for k, part in enumerate(parts):
-                    sums[k] += part * n
-                if terms.extra:
-                    for key, value in terms.extra.items():
-                        extra[key] = extra.get(key, 0.0) + value * n
-                count.add(terms.output, batch.y, first, n)
-                end = first + n
-                if cfg.max_steps is not None and self.step >= cfg.max_steps:
-                    break
-                if end < m:
-                    yield
-            if not bool(xp.all(xp.isfinite(theta))):
-                raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
-            if cfg.skip_empty and self.step > start.step:
-                end = m
-            means = tuple(total / end if end else math.nan for total in sums)
-            extra = {key: value / end for key, value in extra.items()}
-            stop = self._record(means, extra, count.result(self._order), lr, t0)
-        except KeyboardInterrupt:
-            if self.epoch == start.epoch:  # the epoch was not completed: go back to its start
-                theta[...] = start.theta
-                self.state, self.step = start.state, start.step
-                self.rng.bit_generator.state = start.rng
-                truncate(self.history, self.epoch)
-            raise self._interrupted("epoch") from None
+        m, bs = self.m_global, self._epoch_order()
+        sums = [0.0] * len(self.objective.part_names)
+        extra: dict[str, float] = {}
+        end = 0  # the examples of the epoch's order up to the last batch run
+        for first in range(0, m, bs):
+            batch = self._batch(self._order, first, bs)
+            if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
+                continue
+            terms = self._evaluate(batch, theta)
+            parts = terms.parts
+            if not math.isfinite(sum(parts)):
+                # J was finite where this epoch started, unless it failed at the epoch's
+                # first step: then go back to where the previous one started.
+                first_step = self.step == start.step and self._previous is not None
+                back = self._previous if first_step else start
+                assert back is not None
+                raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
+            if self._fast:
+                fastpath.update(opt, theta, grad, self.state, lr)
+            else:
+                opt.update(xp, theta, grad, self.state, lr)
+            self.step += 1
+            n = min(bs, m - first)
+            for k, part in enumerate(parts):
+                sums[k] += part * n
+            if terms.extra:
+                for key, value in terms.extra.items():
+                    extra[key] = extra.get(key, 0.0) + value * n
+            count.add(terms.output, batch.y, first, n)
+            end = first + n
+            if cfg.max_steps is not None and self.step >= cfg.max_steps:
+                break
+            if end < m:
+                yield
+        if not bool(xp.all(xp.isfinite(theta))):
+            raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
+        if cfg.skip_empty and self.step > start.step:
+            end = m
+        means = tuple(total / end if end else math.nan for total in sums)
+        extra = {key: value / end for key, value in extra.items()}
+        stop = self._record(means, extra, count.result(self._order), lr, t0)
         self._previous = start
         return stop
 
@@ -327,7 +326,7 @@ class Trainer:
             if self.dp is not None:
                 self.dp.check_threads("L-BFGS")
             self._lbfgs = LbfgsSteps(
-                _weakly(self._lbfgs_fun),
+                weakly(self._lbfgs_fun),
                 to_numpy(theta).astype(np.float64),
                 max_iter=self.cfg.epochs - self.epoch,
                 tol=self.cfg.tol,
@@ -338,30 +337,25 @@ class Trainer:
         run = self._lbfgs
         t0 = time.perf_counter()
         try:
-            try:
-                it = run.next()
-            except NonFinite:
-                good = objective.from_host(run.last_finite)
-                raise self._diverged(f"iteration {self.epoch}", good) from None
-            self.step = run.n_fev
-            if it is None:  # scipy stopped before the budget: converged, or could not go on
-                res = run.result
-                if res is not None:
-                    theta[...] = objective.from_host(res.x)
-                    reason = f"converged: {res.message}" if res.success else res.message
-                    self.history.stop_reason = reason
-                return True
-            theta[...] = objective.from_host(it.theta)
-            terms: Terms = it.info
-            acc = objective.accuracy(terms.output, self.data.y)
-            if self.dp is not None:
-                m_local = self.data.m
-                acc = self.dp.sum([acc * m_local if m_local else 0.0])[0] / self.m_global
-            return self._record(terms.parts, terms.extra or {}, acc, math.nan, t0, it.grad)
-        except KeyboardInterrupt:
-            run.close()
-            theta[...] = objective.from_host(run.last_finite)
-            raise self._interrupted("iteration") from None
+            it = run.next()
+        except NonFinite:
+            good = objective.from_host(run.last_finite)
+            raise self._diverged(f"iteration {self.epoch}", good) from None
+        self.step = run.n_fev
+        if it is None:  # scipy stopped before the budget: converged, or could not go on
+            res = run.result
+            if res is not None:
+                theta[...] = objective.from_host(res.x)
+                reason = f"converged: {res.message}" if res.success else res.message
+                self.history.stop_reason = reason
+            return True
+        theta[...] = objective.from_host(it.theta)
+        terms: Terms = it.info
+        acc = objective.accuracy(terms.output, self.data.y)
+        if self.dp is not None:
+            m_local = self.data.m
+            acc = self.dp.sum([acc * m_local if m_local else 0.0])[0] / self.m_global
+        return self._record(terms.parts, terms.extra or {}, acc, math.nan, t0, it.grad)
 
     def _lbfgs_fun(self, th: np.ndarray) -> tuple[float, Array, Terms]:
         terms = self._evaluate(self.data, self.objective.from_host(th))
@@ -454,7 +448,27 @@ class Trainer:
             self.history,
         )
 
-    def _interrupted(self, unit: str) -> TrainingInterrupted:
+    def _on_interrupt(self) -> TrainingInterrupted:
+        """Ctrl-C, wherever it landed: back to the last whole epoch, saved to the checkpoint.
+
+        A step-based epoch under way is undone (θ, optimizer state, generator,
+        steps, history); L-BFGS's worker is stopped and θ put back to its last
+        finite iterate. The parameters are then those after the last recorded epoch.
+        """
+        if self._epoch_run is not None:
+            self._epoch_run.close()
+            self._epoch_run = None
+        start = self._start
+        if start is not None and self.epoch == start.epoch:  # the epoch was not completed
+            self.theta[...] = start.theta
+            self.state, self.step = start.state, start.step
+            self.rng.bit_generator.state = start.rng
+            truncate(self.history, self.epoch)
+        unit = "epoch"
+        if self._lbfgs is not None and not self.finished:
+            unit = "iteration"
+            self._lbfgs.close()
+            self.theta[...] = self.objective.from_host(self._lbfgs.last_finite)
         path = self.save_checkpoint() if self.checkpoint else None
         self.finished = True
         return TrainingInterrupted(
@@ -476,16 +490,3 @@ class Trainer:
     def restore(self, path: str) -> None:
         """Continue the run stored in the checkpoint at ``path``; every field is checked."""
         restore_run(self, path)
-
-
-def _weakly(method: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
-    """``method``, held weakly: L-BFGS's worker must not keep its trainer alive."""
-    ref = weakref.WeakMethod(method)
-
-    def call(th: np.ndarray) -> Any:
-        bound = ref()
-        if bound is None:
-            raise ReferenceError("the trainer of this L-BFGS run is gone")
-        return bound(th)
-
-    return call

@@ -16,6 +16,7 @@ import numbers
 import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -350,3 +351,16 @@ class LbfgsSteps:
 
 class _Stopped(Exception):
     """The driver was closed while scipy was still running."""
+
+
+def weakly(method: Callable[[np.ndarray], Any]) -> Callable[[np.ndarray], Any]:
+    """``method``, held weakly: the worker running L-BFGS must not keep its owner alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call(th: np.ndarray) -> Any:
+        bound = ref()
+        if bound is None:
+            raise ReferenceError("the owner of this L-BFGS run is gone")
+        return bound(th)
+
+    return call
