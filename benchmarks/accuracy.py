@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from deltaprop import app
+from deltaprop import app, runs
 from deltaprop.data import DataError
 
 TARGETS = {"digits": 97.0, "mnist1d": 68.0, "fashion-mnist": 88.0}
@@ -25,13 +25,13 @@ TARGETS = {"digits": 97.0, "mnist1d": 68.0, "fashion-mnist": 88.0}
 
 def run(name: str, seed: int) -> tuple[float, float]:
     settings = app.resolve_settings(name, None, {"seed": seed})
-    prepared = app.prepare(name, settings)
-    net = app.build_network(prepared, settings)
+    prepared = runs.prepare(name, settings)
+    net = runs.build_network(prepared, settings)
     start = time.perf_counter()
-    app.run_training(net, prepared, settings)
+    runs.run_training(net, prepared, settings)
     seconds = time.perf_counter() - start
-    accuracy = app.metrics(net, prepared.task, prepared.X_test, prepared.Y_test)["accuracy"]
-    return 100 * accuracy, seconds
+    test = runs.scores(net, prepared.target, prepared.X_test, prepared.Y_test, {})
+    return 100 * float(test["accuracy"]), seconds
 
 
 def main() -> None:

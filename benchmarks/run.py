@@ -52,7 +52,8 @@ def main() -> None:
     env = harness.setup(args)
     start = time.perf_counter()
     report: dict[str, Any] = {"environment": env, "settings": vars(args), "results": []}
-    tables, targets = [], []
+    tables: list[str] = []
+    targets: list[harness.Target] = []
     for key, run in WORKLOADS.items():
         if key in args.only:
             results, found = run(args)

@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], str]:
     measured, _ = harness.take_turns(
         {name: deltaprop_system(spec) for name, spec in specs.items()}, args.reps
     )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, (h, m) in configs.items():
         flops = sum(
             harness.gemm_flops((784, h, 10), min(128, m - first)) for first in range(0, m, 128)

@@ -202,7 +202,7 @@ def sklearn_system(spec: Spec) -> System:
                     evaluations[0] += 1
                     return inner(*args)
 
-                clf._loss_grad_lbfgs = counted  # type: ignore[method-assign]
+                clf._loss_grad_lbfgs = counted
             seconds, _ = timed(lambda: clf.fit(spec.X, spec.labels))
         theta = np.concatenate(
             [c.T.ravel() for c in clf.coefs_] + [i.ravel() for i in clf.intercepts_]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -18,7 +19,7 @@ from sklearn.model_selection import train_test_split
 
 import deltaprop as dp
 
-DIGITS_RUNS = {  # optimizer: settings that reach ≥ 97 % on this split
+DIGITS_RUNS: dict[str, dict[str, Any]] = {  # optimizer: settings that reach ≥ 97 % on this split
     "gd": {"learning_rate": 2.0, "epochs": 1500},
     "sgd": {"learning_rate": 0.1, "batch_size": 32, "epochs": 40},
     "momentum": {"learning_rate": 0.05, "batch_size": 32, "epochs": 40},
@@ -49,7 +50,9 @@ def sine() -> float:
     return float(np.mean((net.predict(x) - np.sin(x)) ** 2))
 
 
-def digits_run(Xtr, ytr, Xte, yte, optimizer: str) -> tuple[float, float]:
+def digits_run(
+    Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray, optimizer: str
+) -> tuple[float, float]:
     net = dp.Network(
         [64, 100, 10], activation="tanh", cost="cross_entropy", weight_decay=1e-4, seed=0
     )
