@@ -86,7 +86,7 @@ class Playground(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], sessions: Sessions | None = None) -> None:
         super().__init__(address, Handler)
-        self.sessions = sessions or Sessions()
+        self.sessions = sessions if sessions is not None else Sessions()
         self.stopping = threading.Event()
         host, port = self.server_address[:2]
         self.host, self.port = str(host), int(port)
@@ -268,8 +268,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise HTTPError(HTTPStatus.NOT_FOUND, "not found")
         except HTTPError as exc:
             self._json({"error": str(exc)}, exc.status)
-        except (ValueError, KeyError) as exc:  # bad settings or data, in the user's words
-            self._json({"error": str(exc).strip("'\"")}, HTTPStatus.BAD_REQUEST)
+        except ValueError as exc:  # bad settings or data, in the user's words
+            self._json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
         except (BrokenPipeError, ConnectionResetError):
             pass
 
