@@ -164,7 +164,9 @@ def test_clicking_a_unit_and_editing_a_weight_updates_J_as_the_api_says(
     # Lines cross where a mouse would click; a weight is also chosen with Tab and Enter.
     page.locator("line.edge[data-layer='1'][data-unit='3'][data-from='2']").focus()
     page.keyboard.press("Enter")
-    page.wait_for_selector("#inspect [data-symbol=dW][data-layer='1'][data-unit='3'][data-from='2']")
+    page.wait_for_selector(
+        "#inspect [data-symbol=dW][data-layer='1'][data-unit='3'][data-from='2']"
+    )
     J0 = J(page)
     page.get_by_label("W₃₂⁽¹⁾", exact=True).fill("-2.5")
     page.get_by_role("button", name="Set W₃₂⁽¹⁾").click()
@@ -191,9 +193,7 @@ def test_a_csv_upload_trains(page: Any, server: Playground, tmp_path: Path) -> N
     rng = np.random.default_rng(1)
     rows = rng.normal(size=(80, 2))
     csv = tmp_path / "mine.csv"
-    csv.write_text(
-        "a,b,label\n" + "".join(f"{x:.3f},{y:.3f},{int(x * y > 0)}\n" for x, y in rows)
-    )
+    csv.write_text("a,b,label\n" + "".join(f"{x:.3f},{y:.3f},{int(x * y > 0)}\n" for x, y in rows))
     open_page(page, server, "?optimizer=adam&lr=0.1&hidden=6")
     page.set_input_files("#csv-file", str(csv))
     page.wait_for_selector("#csv-use:not([disabled])")

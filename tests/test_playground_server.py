@@ -226,16 +226,26 @@ def test_steps_are_the_trainers_steps(server: Playground, optimizer: str) -> Non
     assert answer["frame"]["J"]["J"] == pytest.approx(sum(net.cost_terms(X, Y)), rel=1e-12)
     _, frame = call(server, "POST", "/api/step", {"session": key, "n": 7})
     t = deltaprop.trainer(
-        net, X, Y, optimizer=optimizer, learning_rate=0.1,
-        batch_size=None if optimizer == "gd" else 10, epochs=10**7, seed=0,
+        net,
+        X,
+        Y,
+        optimizer=optimizer,
+        learning_rate=0.1,
+        batch_size=None if optimizer == "gd" else 10,
+        epochs=10**7,
+        seed=0,
     )
     for _ in range(7):
         t.step_once()
     assert frame["step"] == 7
     assert frame["J"]["J"] == pytest.approx(sum(net.cost_terms(X, Y)), rel=1e-12)
     assert frame["test"]["data"] == pytest.approx(net.cost_terms(X_test, Y_test)[0], rel=1e-12)
-    assert np.allclose(np.concatenate([np.ravel(w) for w in frame["W"]]),
-                       np.concatenate([np.ravel(w) for w in net.W]), rtol=0, atol=1e-15)
+    assert np.allclose(
+        np.concatenate([np.ravel(w) for w in frame["W"]]),
+        np.concatenate([np.ravel(w) for w in net.W]),
+        rtol=0,
+        atol=1e-15,
+    )
 
 
 def test_the_step_through_is_backprops_delta_for_the_example(server: Playground) -> None:
@@ -258,7 +268,9 @@ def test_the_step_through_is_backprops_delta_for_the_example(server: Playground)
 def test_editing_a_weight_changes_J_as_the_library_says(server: Playground) -> None:
     key, _ = new_session(server)
     status, frame = call(
-        server, "POST", "/api/edit",
+        server,
+        "POST",
+        "/api/edit",
         {"session": key, "kind": "W", "layer": 1, "unit": 2, "from": 1, "value": 1.5},
     )
     assert status == 200
@@ -266,7 +278,9 @@ def test_editing_a_weight_changes_J_as_the_library_says(server: Playground) -> N
     net.W[0][1, 0] = 1.5
     assert frame["J"]["J"] == pytest.approx(sum(net.cost_terms(X, Y)), rel=1e-12)
     status, answer = call(
-        server, "POST", "/api/edit",
+        server,
+        "POST",
+        "/api/edit",
         {"session": key, "kind": "W", "layer": 1, "unit": 9, "from": 1, "value": 1.0},
     )
     assert status == 400 and "unit must be between 1 and 4" in answer["error"]
@@ -289,8 +303,14 @@ def test_a_csv_upload_trains(server: Playground) -> None:
     )
     status, answer = call(server, "POST", f"/api/upload?session={key}", raw=text.encode())
     assert status == 200 and answer == {"columns": ["height", "weight", "kind", "age"], "rows": 60}
-    body = {"session": key, "x1": "height", "x2": "weight", "target": "kind",
-            "problem": "classification", "params": {"optimizer": "adam", "lr": "0.1"}}
+    body = {
+        "session": key,
+        "x1": "height",
+        "x2": "weight",
+        "target": "kind",
+        "problem": "classification",
+        "params": {"optimizer": "adam", "lr": "0.1"},
+    }
     status, whole = call(server, "POST", "/api/csv", body)
     assert status == 200 and whole["config"]["dataset"] == "csv", whole
     J0 = whole["frame"]["J"]["J"]

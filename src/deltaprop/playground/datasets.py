@@ -53,9 +53,7 @@ def _circle(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray,
     """Label 1 within half the radius of the centre, 0 on a ring beyond 0.7 of it."""
     r = RADIUS - 1.0
     inner = n // 2
-    radius = np.concatenate(
-        [rng.uniform(0.0, 0.5 * r, inner), rng.uniform(0.7 * r, r, n - inner)]
-    )
+    radius = np.concatenate([rng.uniform(0.0, 0.5 * r, inner), rng.uniform(0.7 * r, r, n - inner)])
     angle = rng.uniform(0.0, 2 * np.pi, n)
     points = np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
     points += rng.uniform(-r, r, points.shape) * noise
@@ -96,8 +94,9 @@ def _plane(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, 
     return points, (noisy[:, 0] + noisy[:, 1]) / (2 * RADIUS)
 
 
-_BUMPS = ((-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0))
-_BUMPS += tuple((cx, -cy, -s) for cx, cy, s in _BUMPS)
+_TOP = ((-4.0, 2.5, 1.0), (0.0, 2.5, -1.0), (4.0, 2.5, 1.0))
+_BUMPS: tuple[tuple[float, float, float], ...] = _TOP + tuple((x, -y, -s) for x, y, s in _TOP)
+"""(centre x₁, centre x₂, sign) of each bump: three above the axis, their opposites below."""
 
 
 def _multigauss(rng: np.random.Generator, n: int, noise: float) -> tuple[np.ndarray, np.ndarray]:

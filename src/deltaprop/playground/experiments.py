@@ -46,7 +46,8 @@ def why_half(net: Network, X: np.ndarray, Y: np.ndarray, steps: int = 20) -> Sec
     """∇J′ = 2∇J for J′ without the ½, and the same descent path at half the rate."""
     with_half = _twin(net, cost="squared_error", output_activation=net.output_activation)
     without = _twin(
-        net, cost=SquaredErrorWithoutHalf("squared_error_without_half"),
+        net,
+        cost=SquaredErrorWithoutHalf("squared_error_without_half"),
         weight_decay=2 * net.weight_decay,
     )
     J1, g1 = with_half.cost_and_grad(X, Y)

@@ -71,11 +71,11 @@ class HTTPError(Exception):
 
 
 def _asset(name: str) -> bytes:
-    return resources.files("deltaprop.playground").joinpath("assets", name).read_bytes()
+    return resources.files("deltaprop.playground").joinpath("assets").joinpath(name).read_bytes()
 
 
 class Playground(ThreadingHTTPServer):
-    """The server: ``Playground(("127.0.0.1", 0))``, then ``serve_forever()``; ``url`` is its address.
+    """The server: ``Playground(("127.0.0.1", 0))``, then ``serve_forever()``; ``url`` says where.
 
     Args:
       address: (host, port); port 0 takes a free one.
@@ -164,18 +164,27 @@ class Playground(ThreadingHTTPServer):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ValueError(f"value must be a number, got {value!r}")
             source = _count(body, "from", 1, 10**6) if kind == "W" else None
-            run.edit(kind, _count(body, "layer", 1, 100), _count(body, "unit", 1, 10**6),
-                     source, float(value))
+            run.edit(
+                kind,
+                _count(body, "layer", 1, 100),
+                _count(body, "unit", 1, 10**6),
+                source,
+                float(value),
+            )
             return run.frame()
         if route == "csv":
             table = run.table
             if table is None:
                 raise ValueError("csv: upload a CSV file first")
             with run.lock:
-                upload = choose(table, *(str(body.get(k, "")) for k in ("x1", "x2", "target")),
-                                str(body.get("problem", "classification")))
-                params = {**body.get("params", {}), "dataset": "csv",
-                          "problem": body.get("problem", "classification")}
+                x1, x2, target = (str(body.get(k, "")) for k in ("x1", "x2", "target"))
+                problem = str(body.get("problem", "classification"))
+                upload = choose(table, x1, x2, target, problem)
+                params = {
+                    **body.get("params", {}),
+                    "dataset": "csv",
+                    "problem": body.get("problem", "classification"),
+                }
                 config = parse(params, allow_csv=True)
                 previous, run.upload = run.upload, upload
                 try:
@@ -252,7 +261,8 @@ class Handler(BaseHTTPRequestHandler):
                 try:
                     example = int(query.get("example", "1"))
                 except ValueError:
-                    raise ValueError(f"example must be a whole number, got {query['example']!r}")
+                    shown = query["example"]
+                    raise ValueError(f"example must be a whole number, got {shown!r}") from None
                 self._json(run.walk(example))
             elif method == "POST" and url.path == "/api/upload":
                 run = self.server.run_of(query.get("session"))

@@ -98,9 +98,7 @@ class Run:
                 raise ValueError("dataset: 'csv' needs an uploaded CSV file first")
             points, target = self.upload.points, self.upload.target
         else:
-            points, target = datasets.generate(
-                config.dataset, N_POINTS, config.noise, config.seed
-            )
+            points, target = datasets.generate(config.dataset, N_POINTS, config.noise, config.seed)
         self.config = config
         self.points, self.target = points, target
         X = datasets.features(points, config.features)
@@ -284,7 +282,9 @@ def _rounded(values: np.ndarray) -> Any:
     values = np.round(np.asarray(values, dtype=np.float64), 3)
     if np.isfinite(values).all():
         return values.tolist()
-    return np.where(np.isfinite(values), values, None).tolist()
+    shown = values.astype(object)
+    shown[~np.isfinite(values)] = None
+    return shown.tolist()
 
 
 class Sessions:

@@ -86,17 +86,24 @@ def section_json(section: Section) -> dict[str, Any]:
         if isinstance(block, Prose):
             blocks.append({"kind": "prose", "text": block.text})
         elif isinstance(block, Table):
-            rows = [
-                [finite(c) if isinstance(c, float) else c for c in row] for row in block.rows
-            ]
+            rows = [[finite(c) if isinstance(c, float) else c for c in row] for row in block.rows]
             blocks.append(
-                {"kind": "table", "columns": list(block.columns), "rows": rows,
-                 "caption": block.caption}
+                {
+                    "kind": "table",
+                    "columns": list(block.columns),
+                    "rows": rows,
+                    "caption": block.caption,
+                }
             )
         elif isinstance(block, Claim):
             blocks.append(
-                {"kind": "claim", "text": block.text, "holds": block.holds, "mark": block.mark,
-                 "evidence": block.evidence}
+                {
+                    "kind": "claim",
+                    "text": block.text,
+                    "holds": block.holds,
+                    "mark": block.mark,
+                    "evidence": block.evidence,
+                }
             )
         elif isinstance(block, Step):
             blocks.append({"kind": "step", **step_json(section.id, block)})

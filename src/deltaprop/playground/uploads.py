@@ -74,10 +74,12 @@ def choose(table: Table, x1: str, x2: str, target: str, problem: str) -> Upload:
     """The data set made of columns ``x1``, ``x2`` (features) and ``target`` of the table."""
     for arg, name in (("x1", x1), ("x2", x2), ("target", target)):
         if name not in table.names:
-            raise ValueError(f"{arg}: no column {name!r}; the columns are: {', '.join(table.names)}")
+            names = ", ".join(table.names)
+            raise ValueError(f"{arg}: no column {name!r}; the columns are: {names}")
     if len({x1, x2, target}) < 3:
-        raise ValueError(f"x1, x2 and target must be three different columns, got {x1!r}, "
-                         f"{x2!r}, {target!r}")
+        raise ValueError(
+            f"x1, x2 and target must be three different columns, got {x1!r}, {x2!r}, {target!r}"
+        )
     points = np.stack([_rescaled(_numbers(table, x1), 5.0), _rescaled(_numbers(table, x2), 5.0)], 1)
     if problem == "classification":
         cells = np.array([str(c) for c in table.column(target)], dtype=object)
