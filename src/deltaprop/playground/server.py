@@ -321,8 +321,8 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _json(self, value: Any, status: HTTPStatus = HTTPStatus.OK) -> None:
-        body = json.dumps(value, allow_nan=False, ensure_ascii=False).encode()
-        self._send(status, body, "application/json; charset=utf-8")
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        self._send(status, text.encode(), "application/json; charset=utf-8")
 
     def _stream(self, run: Run) -> None:
         """Server-sent events: a frame each time the run changes, a comment every 10 s."""
@@ -344,5 +344,6 @@ class Handler(BaseHTTPRequestHandler):
             if frame is None:
                 self.wfile.write(b": still here\n\n")
             else:
-                self.wfile.write(b"data: " + json.dumps(frame, allow_nan=False).encode() + b"\n\n")
+                text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
+                self.wfile.write(b"data: " + text.encode() + b"\n\n")
             self.wfile.flush()

@@ -32,7 +32,9 @@ from .objectives import WithL1
 from .steps import finite, walk
 
 GRID = 32
-"""Decision surfaces are drawn from the output at GRID × GRID points of the square."""
+"""The output's decision surface is drawn from its values at GRID × GRID points of the square."""
+UNIT_GRID = 16
+"""Each unit's small surface (the diagram's thumbnails) from UNIT_GRID × UNIT_GRID points."""
 MAX_CURVE = 400
 """Points kept on each loss curve; beyond it every other point is dropped."""
 
@@ -117,6 +119,7 @@ class Run:
         )
         self.grid_points = datasets.grid(GRID)
         self.grid_X = datasets.features(self.grid_points, config.features)
+        self.unit_X = datasets.features(datasets.grid(UNIT_GRID), config.features)
         self.curve: dict[str, list[float]] = {"step": [], "train": [], "test": []}
         self.diverged: str | None = None
         self.playing = False
@@ -231,7 +234,8 @@ class Run:
         """What the page draws after a change: J, the curves, θ and every unit's surface."""
         with self.lock:
             net = self.net
-            trace = net.forward(self.grid_X)
+            output = net.predict(self.grid_X)[:, 0]
+            trace = net.forward(self.unit_X)
             hidden = [_rounded(trace.a[k].T) for k in range(1, len(trace.a) - 1)]
             train, test = self.terms(self.X, self.Y), self.terms(self.X_test, self.Y_test)
             return {
@@ -245,7 +249,13 @@ class Run:
                 "curve": {k: [finite(v) for v in vs] for k, vs in self.curve.items()},
                 "W": [[[finite(v) for v in row] for row in w] for w in net.W],
                 "b": [[finite(v) for v in b] for b in net.b],
-                "surface": {"grid": GRID, "output": _rounded(trace.a[-1][:, 0]), "hidden": hidden},
+                "surface": {
+                    "grid": GRID,
+                    "output": _rounded(output),
+                    "unit_grid": UNIT_GRID,
+                    "hidden": hidden,
+                    "unit_output": _rounded(trace.a[-1][:, 0]),
+                },
             }
 
     def data(self) -> dict[str, Any]:
@@ -256,7 +266,7 @@ class Run:
             "points": np.round(self.points, 4).tolist(),
             "target": np.round(self.target, 4).tolist(),
             "train": train.tolist(),
-            "features": _rounded(self.grid_X.T),
+            "features": _rounded(self.unit_X.T),
             "radius": datasets.RADIUS,
         }
 

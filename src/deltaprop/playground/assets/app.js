@@ -149,9 +149,10 @@ function drawFrame(f) {
   document.querySelectorAll("canvas.unit-surface").forEach((canvas) => {
     const l = Number(canvas.dataset.layer), i = Number(canvas.dataset.unit);
     const L = S.frame.W.length + 1;
-    if (l === 1) Draw.surface(canvas, S.data.features[i - 1], f.surface.grid, false, true);
-    else if (l === L) Draw.surface(canvas, f.surface.output, f.surface.grid, !regression);
-    else Draw.surface(canvas, f.surface.hidden[l - 2][i - 1], f.surface.grid, unitCentred(l));
+    const g = f.surface.unit_grid;
+    if (l === 1) Draw.surface(canvas, S.data.features[i - 1], g, false, true);
+    else if (l === L) Draw.surface(canvas, f.surface.unit_output, g, !regression);
+    else Draw.surface(canvas, f.surface.hidden[l - 2][i - 1], g, unitCentred(l));
   });
   drawWeights();
   if (!f.playing && S.walk && S.walkVersion !== f.version) scheduleWalk();
