@@ -340,6 +340,7 @@ def test_the_stream_sends_frames(server: Playground) -> None:
         if line.startswith(b"data: "):
             steps.append(json.loads(line[6:])["step"])
     call(server, "POST", "/api/play", {"session": key, "playing": False})
+    response.close()
     conn.close()
     assert steps[-1] > 0
 
@@ -401,3 +402,30 @@ def test_ctrl_c_stops_the_command_cleanly() -> None:
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0 and "stopped" in err and "Traceback" not in err
+
+
+def test_play_stops_when_the_last_page_goes(server: Playground) -> None:
+    key, _ = new_session(server)
+    run = server.sessions.get(key)
+    assert run is not None
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=30)
+    conn.request("GET", f"/api/stream?session={key}")
+    response = conn.getresponse()
+    response.fp.readline()
+    call(server, "POST", "/api/play", {"session": key, "playing": True})
+    while run.steps == 0:
+        response.fp.readline()
+    response.close()  # the tab is closed: the server notices at its next frames
+    conn.close()
+    with run.changed:
+        run.changed.wait_for(lambda: not run.playing, timeout=30)
+    assert not run.playing and run.streams == 0
+
+
+def test_a_network_without_hidden_layers_trains_and_walks(server: Playground) -> None:
+    key, whole = new_session(server, hidden="", optimizer="gd", lr="0.5")
+    assert whole["config"]["hidden"] == "" and whole["frame"]["surface"]["hidden"] == []
+    _, frame = call(server, "POST", "/api/step", {"session": key, "n": 3})
+    assert frame["J"]["J"] < whole["frame"]["J"]["J"]
+    _, walk = call(server, "GET", f"/api/walk?session={key}&example=1")
+    assert [s["key"] for s in walk["steps"] if s["symbol"] == "delta"] == ["δ[2][1]"]

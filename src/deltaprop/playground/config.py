@@ -119,7 +119,9 @@ def parse(params: Mapping[str, Any], *, allow_csv: bool = False) -> Config:
     acts = _list(p["activation"]) if "activation" in p else ["tanh"]
     for a in acts:
         check_choice("activation", a, HIDDEN_ACTIVATIONS, "activation")
-    if len(acts) == 1:
+    if not hidden:
+        acts = acts[:1] or ["tanh"]  # kept for when layers are added again
+    elif len(acts) == 1:
         acts = acts * len(hidden)
     elif len(acts) != len(hidden):
         raise ValueError(

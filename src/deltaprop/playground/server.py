@@ -328,6 +328,18 @@ class Handler(BaseHTTPRequestHandler):
         """Server-sent events: a frame each time the run changes, a comment every 10 s."""
         self._headers(HTTPStatus.OK, "text/event-stream; charset=utf-8", None)
         self.close_connection = True
+        with run.lock:
+            run.streams += 1
+        try:
+            self._frames(run)
+        finally:
+            with run.lock:
+                run.streams -= 1
+                if run.streams == 0 and run.playing:  # the tab went away: stop training
+                    run.playing = False
+                    run.bump()
+
+    def _frames(self, run: Run) -> None:
         seen = -1
         while not self.server.stopping.is_set():
             with run.changed:
@@ -344,6 +356,7 @@ class Handler(BaseHTTPRequestHandler):
             if frame is None:
                 self.wfile.write(b": still here\n\n")
             else:
+                run.touch()  # training watched by a page is in use; a paused page idles
                 text = json.dumps(frame, allow_nan=False, separators=(",", ":"))
                 self.wfile.write(b"data: " + text.encode() + b"\n\n")
             self.wfile.flush()

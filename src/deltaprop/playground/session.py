@@ -83,6 +83,7 @@ class Run:
         self.changed = threading.Condition(self.lock)
         self.upload = upload
         self.playing = False
+        self.streams = 0  # pages reading this run's frames; Play stops when the last one goes
         self.version = 0
         self._trainer: Trainer | None = None
         self._offset = 0
@@ -94,7 +95,8 @@ class Run:
     def configure(self, config: Config) -> None:
         """Build data, network and trainer from ``config``: a fresh start (Reset)."""
         if not PER_LAYER_ACTIVATIONS:
-            config = replace(config, activation=(config.activation[0],) * len(config.hidden))
+            one = config.activation[0] if config.activation else "tanh"
+            config = replace(config, activation=(one,) * max(1, len(config.hidden)))
         if config.dataset == "csv":
             if self.upload is None:
                 raise ValueError("dataset: 'csv' needs an uploaded CSV file first")
@@ -220,11 +222,10 @@ class Run:
             self.bump()
 
     def bump(self) -> None:
-        """Mark a change, waking the stream that sends frames."""
+        """Mark a change, waking the streams that send frames (a change is not a use)."""
         with self.lock:
             self.version += 1
             self.changed.notify_all()
-        self.touch()
 
     def touch(self) -> None:
         """Mark the run as in use now."""
