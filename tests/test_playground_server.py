@@ -429,3 +429,39 @@ def test_a_network_without_hidden_layers_trains_and_walks(server: Playground) ->
     assert frame["J"]["J"] < whole["frame"]["J"]["J"]
     _, walk = call(server, "GET", f"/api/walk?session={key}&example=1")
     assert [s["key"] for s in walk["steps"] if s["symbol"] == "delta"] == ["δ[2][1]"]
+
+
+def test_on_every_address_only_address_literals_are_served() -> None:
+    srv = Playground(("0.0.0.0", 0), Sessions())
+    try:
+        assert srv.serves(f"192.168.1.20:{srv.port}") and srv.serves(f"127.0.0.1:{srv.port}")
+        assert not srv.serves(f"evil.example:{srv.port}")  # a name could be rebound
+        assert not srv.serves("192.168.1.20:1")
+    finally:
+        srv.server_close()
+    local = Playground(("127.0.0.1", 0), Sessions())
+    try:
+        assert not local.serves(f"192.168.1.20:{local.port}")
+    finally:
+        local.server_close()
+
+
+def test_every_asset_is_package_data() -> None:
+    # A non-editable install carries only what package-data names.
+    import fnmatch
+    from pathlib import Path
+
+    from deltaprop.playground.server import ASSETS
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+    root = Path(__file__).resolve().parent.parent
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["deltaprop"]
+    for name, _ in ASSETS.values():
+        path = f"playground/assets/{name}"
+        assert (root / "src" / "deltaprop" / path).is_file(), path
+        assert any(fnmatch.fnmatch(path, g) for g in globs), path

@@ -21,6 +21,7 @@ with the limit in words); sessions are bounded and expire (``session.Sessions``)
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
 import time
@@ -94,6 +95,24 @@ class Playground(ThreadingHTTPServer):
         if self.host in ("127.0.0.1", "::1"):
             names.add(f"localhost:{self.port}")
         self.allowed_hosts = names
+
+    def serves(self, host: str) -> bool:
+        """Whether a Host header names this server.
+
+        Bound to one address, only that address (and localhost for the loopback).
+        Bound to every address (``--host 0.0.0.0``), any IP address literal with this
+        port: DNS rebinding needs a host *name*, so a literal address cannot be one.
+        """
+        if host in self.allowed_hosts:
+            return True
+        if self.host not in ("0.0.0.0", "::"):
+            return False
+        name, _, port = host.rpartition(":")
+        try:
+            ipaddress.ip_address(name.strip("[]"))
+        except ValueError:
+            return False
+        return port == str(self.port)
 
     @property
     def url(self) -> str:
@@ -286,10 +305,12 @@ class Handler(BaseHTTPRequestHandler):
     def _check_origin(self) -> None:
         """403 unless Host is the address served and Origin (if sent) is this server."""
         host = self.headers.get("Host", "")
-        if host not in self.server.allowed_hosts:
+        if not self.server.serves(host):
             raise HTTPError(HTTPStatus.FORBIDDEN, f"Host {host!r} is not this server's address")
         origin = self.headers.get("Origin")
-        if origin is not None and origin not in {f"http://{h}" for h in self.server.allowed_hosts}:
+        if origin is not None and not (
+            origin.startswith("http://") and self.server.serves(origin[len("http://") :])
+        ):
             raise HTTPError(HTTPStatus.FORBIDDEN, f"Origin {origin!r} is not this server")
 
     def _body(self, limit: int, what: str) -> bytes:
