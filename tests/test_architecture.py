@@ -34,6 +34,7 @@ ABOVE_THE_MATH = (
     "sklearn",
     "autoencoder",
     "data",
+    "playground",
 )
 
 

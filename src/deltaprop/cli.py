@@ -237,8 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_explain(sub)
     from .autoencoder.command import add_parsers as add_autoencoder
+    from .playground.command import add_parser as add_playground
 
     add_autoencoder(sub)
+    add_playground(sub)
     return parser
 
 
