@@ -207,10 +207,10 @@ def check_autoencoder(net: Network) -> None:
         raise ValueError(
             f"net: a sparse autoencoder has layers [s1, s2, s1] (input = output), got {shape}"
         )
-    if net.activation.name != "sigmoid":
+    if net.activation_name != "sigmoid":
         raise ValueError(
             f"net: the hidden activation must be 'sigmoid' so that every ρ̂_j lies in (0, 1), "
-            f"got {net.activation.name!r}"
+            f"got {net.activation_label!r}"
         )
     if net.cost.name != "squared_error":
         raise ValueError(f"net: the cost must be 'squared_error', got {net.cost.name!r}")

@@ -115,9 +115,9 @@ def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
             f"the network's layer sizes {list(sizes)} do not match n_features_in_="
             f"{n_features} and hidden_layer_sizes={list(cfg.hidden_layer_sizes)}"
         )
-    if net.activation.name != cfg.activation:
+    if net.activation_name != cfg.activation:
         raise ValueError(
-            f"the network's activation {net.activation.name!r} is not activation={est.activation!r}"
+            f"the network's activation {net.activation_name!r} is not activation={est.activation!r}"
         )
     if _int(fitted, "n_outputs_") != sizes[-1] or _int(fitted, "n_layers_") != len(sizes):
         raise ValueError("n_outputs_ and n_layers_ do not match the network")
