@@ -95,13 +95,19 @@ def read_estimator(path: str | os.PathLike[str], classes: Mapping[str, type[Base
         raise ModelFileError(f"{name}: the stored estimator is inconsistent: {exc}") from None
 
 
+ADDED_PARAMS = ("dropout",)
+"""Estimator parameters newer than the first model files: a file without one gets its default."""
+
+
 def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
     """The estimator from a file's record; long because it checks every field before use."""
     params, fitted = record["params"], record["fitted"]
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise ValueError("'params' and 'fitted' must be JSON objects")
     expected = set(cls._get_param_names())
-    if set(params) != expected:
+    # Files written before a parameter existed lack it: it takes its default.
+    missing = {name for name in ADDED_PARAMS if name not in params}
+    if set(params) | missing != expected:
         raise ValueError(
             f"parameters {sorted(set(params) ^ expected)} do not match {cls.__name__}'s"
         )
