@@ -152,9 +152,7 @@ class FixedMasks:
 
     def __init__(self, objective: Any, masks: Sequence[Array | None]) -> None:
         if not getattr(objective, "supports_dropout", False):
-            raise ValueError(
-                f"objective: {type(objective).__name__} does not take dropout masks"
-            )
+            raise ValueError(f"objective: {type(objective).__name__} does not take dropout masks")
         self.objective = objective
         self.masks = tuple(masks)
         self.net = objective.net
