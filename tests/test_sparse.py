@@ -222,3 +222,31 @@ def test_partial_fit_and_early_stopping_on_sparse_x(kind):
 def test_estimators_declare_sparse_input():
     assert MLPClassifier().__sklearn_tags__().input_tags.sparse
     assert MLPRegressor().__sklearn_tags__().input_tags.sparse
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_float32_sparse_x_stays_float32_in_the_estimators(solver):
+    X, labels = sparse_data(seed=3)
+    X32 = sp.csr_matrix(X.astype(np.float32))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = MLPClassifier((6,), solver=solver, max_iter=5, random_state=0).fit(X32, labels)
+        dense = MLPClassifier((6,), solver=solver, max_iter=5, random_state=0).fit(
+            X.astype(np.float32), labels
+        )
+    assert clf.network_.dtype == "float32" and clf.coefs_[0].dtype == np.float32
+    assert clf.predict_proba(X32).dtype == np.float32
+    np.testing.assert_allclose(clf.coefs_[0], dense.coefs_[0], rtol=1e-4, atol=1e-5)
+
+
+def test_gradient_check_and_dropout_on_sparse_x():
+    X, labels = sparse_data(seed=4, m=20)
+    Y = np.eye(3)[labels]
+    net = dp.Network([12, 6, 3], activation="tanh", cost="cross_entropy", seed=0)
+    assert dp.check_gradient(net, sp.csr_array(X), Y, epsilon=1e-5).ok
+    runs = []
+    for data in (X, sp.csr_array(X)):
+        twin = dp.Network([12, 6, 3], activation="tanh", cost="cross_entropy", seed=0)
+        dp.train(twin, data, Y, optimizer="sgd", batch_size=5, epochs=3, dropout=0.4, seed=1)
+        runs.append(twin.params)
+    np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12, atol=1e-14)
