@@ -250,3 +250,12 @@ def test_gradient_check_and_dropout_on_sparse_x():
         dp.train(twin, data, Y, optimizer="sgd", batch_size=5, epochs=3, dropout=0.4, seed=1)
         runs.append(twin.params)
     np.testing.assert_allclose(runs[1], runs[0], rtol=1e-12, atol=1e-14)
+
+
+def test_the_sparse_autoencoder_asks_for_dense_x():
+    from deltaprop.autoencoder import SparseObjective
+
+    X = sp.random(30, 6, density=0.3, format="csr", random_state=0)
+    net = dp.Network([6, 3, 6], seed=0)
+    with pytest.raises(ValueError, match=r"X: a sparse autoencoder reconstructs X .* dense"):
+        dp.train(SparseObjective(net), X, X.toarray(), optimizer="sgd", epochs=1)
