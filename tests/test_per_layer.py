@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import numpy as np
 import pytest
 from safetensors.numpy import save as st_save
+from sklearn.base import clone
 
 import deltaprop as dp
 from deltaprop import activations as acts
@@ -194,6 +196,9 @@ def test_estimators_take_an_activation_per_hidden_layer(make, tmp_path):
     back = load_estimator(tmp_path / "e.safetensors")
     np.testing.assert_array_equal(back.predict(X), est.predict(X))
     assert back.get_params()["activation"] == ("relu", "logistic")
+    copied = pickle.loads(pickle.dumps(est))  # the user's own object: pickle is fine here
+    np.testing.assert_array_equal(copied.predict(X), est.predict(X))
+    assert clone(est).get_params()["activation"] == ("relu", "logistic")
     same = make(
         hidden_layer_sizes=(8, 6),
         activation=("tanh", "tanh"),

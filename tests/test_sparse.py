@@ -257,5 +257,5 @@ def test_the_sparse_autoencoder_asks_for_dense_x():
 
     X = sp.random(30, 6, density=0.3, format="csr", random_state=0)
     net = dp.Network([6, 3, 6], seed=0)
-    with pytest.raises(ValueError, match=r"X: a sparse autoencoder reconstructs X .* dense"):
+    with pytest.raises(ValueError, match=r"X: a sparse autoencoder reconstructs X, .* dense"):
         dp.train(SparseObjective(net), X, X.toarray(), optimizer="sgd", epochs=1)

@@ -61,7 +61,8 @@ def _network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help="hidden activation: sigmoid, tanh, relu, leaky_relu, softplus, identity",
+        help="hidden activation: sigmoid, tanh, relu, leaky_relu, softplus, identity; "
+        "or one per hidden layer, such as relu,tanh",
     )
     p.add_argument(
         "--output", default=None, help="output activation (default: what the cost needs)"

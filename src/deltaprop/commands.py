@@ -359,7 +359,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Backpropagation's gradient against central differences, per W⁽ˡ⁾ and b⁽ˡ⁾."""
     net = Network(
         app.parse_sizes("--layers", args.layers),
-        activation=args.activation,
+        activation=args.activation.split(",") if "," in args.activation else args.activation,
         output_activation=args.output,
         cost=args.cost,
         weight_decay=args.weight_decay,

@@ -13,10 +13,12 @@ and the scikit-learn estimators, with their own objectives, orders and callbacks
 Per epoch the loop records J's parts (the mean over the epoch's batches, at the
 θ each batch's update started from; for L-BFGS, at the iterate), accuracy,
 validation figures at the θ the epoch ended with, the learning rate and the
-time; then early stopping, the callbacks and the checkpoint. J becoming
-non-finite ends the run with ``TrainingDiverged`` and θ put back to the last
-finite state; Ctrl-C with ``TrainingInterrupted`` and θ at the last completed
-epoch (checkpointed when asked).
+time; then early stopping, the callbacks and the checkpoint. With dropout, each
+step's batch carries masks drawn from the run's generator after the epoch's
+shuffle (``deltaprop.dropout``), so the generator's state in a checkpoint
+resumes them too. J becoming non-finite ends the run with ``TrainingDiverged``
+and θ put back to the last finite state; Ctrl-C with ``TrainingInterrupted`` and
+θ at the last completed epoch (checkpointed when asked).
 """
 
 from __future__ import annotations
