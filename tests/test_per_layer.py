@@ -270,3 +270,14 @@ def test_an_estimator_file_from_before_dropout_still_loads(tmp_path):
     old.write_bytes(st_save(tensors, metadata={"deltaprop": json.dumps(info)}))
     with pytest.raises(ModelFileError, match=r"surprise"):
         load_estimator(old)
+
+
+def test_a_network_pickled_before_per_layer_activations_unpickles():
+    net = dp.Network([3, 4, 4, 2], activation="tanh", seed=0)
+    state = net.__getstate__()
+    del state["hidden_activations"]  # what an older deltaprop pickled
+    old = object.__new__(dp.Network)
+    old.__setstate__(state)
+    assert old.activations == net.activations
+    x = np.ones((2, 3))
+    np.testing.assert_array_equal(old.predict(x), net.predict(x))

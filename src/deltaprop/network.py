@@ -261,6 +261,8 @@ class Network:
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         xp_name, theta = state.pop("xp_name"), state.pop("theta")
+        if "hidden_activations" not in state:  # pickled before per-layer activations
+            state["hidden_activations"] = (state["activation"],) * (len(state["layer_sizes"]) - 2)
         self.__dict__.update(state)
         self.xp = resolve_namespace(xp_name)
         self._theta = self.from_host(theta)
