@@ -281,3 +281,12 @@ def test_a_network_pickled_before_per_layer_activations_unpickles():
     assert old.activations == net.activations
     x = np.ones((2, 3))
     np.testing.assert_array_equal(old.predict(x), net.predict(x))
+
+
+def test_explain_command_takes_one_activation_per_hidden_layer(capsys):
+    argv = ["explain", "--layers", "2-3-3-2", "--activation", "relu,tanh", "--no-experiments"]
+    assert main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "layer 2 uses f = relu(z)" in out and "layer 3 uses f = tanh(z)" in out
+    assert main(["explain", "--layers", "2-3-2", "--activation", "relu,tanh"]) == 2
+    assert "--activation: 2 activation(s) for 1 hidden layer(s)" in capsys.readouterr().err
