@@ -25,6 +25,14 @@ SETTINGS = {
     "gd": {"optimizer": "gd", "learning_rate": 0.5, "epochs": 30},
     "lbfgs": {"optimizer": "lbfgs", "epochs": 40},
     "adam": {"optimizer": "adam", "learning_rate": 0.01, "batch_size": 16, "epochs": 8},
+    "adam_dropout": {
+        "optimizer": "adam",
+        "learning_rate": 0.01,
+        "batch_size": 16,
+        "epochs": 8,
+        "dropout": 0.3,
+    },
+    "gd_dropout": {"optimizer": "gd", "learning_rate": 0.5, "epochs": 10, "dropout": 0.2},
 }
 
 

@@ -58,11 +58,13 @@ def test_two_ranks_match_one_process(optimizer, tmp_path):
     assert got["shards"].tolist() == [102, 101]
 
 
-def test_minibatch_adam_same_accuracy(tmp_path):
-    proc = mpirun(2, str(tmp_path / "out.npz"), "adam")
+@pytest.mark.parametrize("optimizer", ["adam", "adam_dropout", "gd_dropout"])
+def test_minibatch_adam_same_accuracy(optimizer, tmp_path):
+    # With dropout, every rank draws the masks of the whole (global) batch and keeps its rows.
+    proc = mpirun(2, str(tmp_path / "out.npz"), optimizer)
     assert proc.returncode == 0, proc.stderr
     got = np.load(tmp_path / "out.npz")
-    theta, hist = one_process("adam")
+    theta, hist = one_process(optimizer)
     # The same seeded global batches: equal up to the order of floating-point sums.
     np.testing.assert_allclose(got["theta"], theta, rtol=1e-6, atol=1e-9)
     np.testing.assert_array_equal(got["val_accuracy"], hist.val_accuracy)

@@ -17,7 +17,7 @@ hidden-layer activations beside these; the tests hold them equal to f and f′.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ._arrays import Array, Namespace
@@ -152,3 +152,35 @@ def get_activation(value: str | Activation, *, argument: str, hidden: bool) -> A
             "output layer only; hidden layers take an elementwise activation"
         )
     return act
+
+
+def hidden_activations(
+    activation: str | Activation | Sequence[str | Activation], n_hidden: int
+) -> tuple[Activation | tuple[Activation, ...], tuple[Activation, ...]]:
+    """(``activation`` normalised, one activation per hidden layer), checked.
+
+    One name (or Activation) is every hidden layer's; a sequence gives one per
+    hidden layer, input side first. A sequence whose entries are all the same is
+    normalised to that one activation; a mix stays a tuple.
+    """
+    if isinstance(activation, str | Activation):
+        act = get_activation(activation, argument="activation", hidden=True)
+        return act, (act,) * n_hidden
+    try:
+        given = list(activation)
+    except TypeError:
+        raise ValueError(
+            f"activation: expected a name such as 'relu', or one name per hidden layer, "
+            f"got {activation!r}"
+        ) from None
+    if len(given) != n_hidden:
+        raise ValueError(
+            f"activation: {len(given)} activation(s) for {n_hidden} hidden layer(s); give one "
+            "per hidden layer, or a single name for all of them"
+        )
+    acts = tuple(
+        get_activation(a, argument=f"activation[{i}]", hidden=True) for i, a in enumerate(given)
+    )
+    if acts and all(a == acts[0] for a in acts):
+        return acts[0], acts
+    return acts, acts

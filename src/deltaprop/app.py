@@ -19,6 +19,7 @@ from ._validate import check_choice, check_count, check_fraction, check_positive
 from .activations import ACTIVATIONS
 from .costs import COSTS
 from .data import MISSING_POLICIES, TASKS
+from .dropout import check_dropout
 from .network import INITS
 from .optim import OPTIMIZERS
 
@@ -27,7 +28,7 @@ from .optim import OPTIMIZERS
 DEFAULTS: dict[str, Any] = {
     "layers": None,  # full sizes, input first; None: from the data and "hidden"
     "hidden": [100],
-    "activation": "tanh",
+    "activation": "tanh",  # or one per hidden layer: "relu,tanh"
     "output": None,  # by task: softmax (classification) or identity (regression)
     "cost": None,  # by task: cross_entropy or squared_error
     "weight_decay": 1e-4,
@@ -46,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "labels": None,
     "standardize": True,
     "checkpoint_every": 0,
+    "dropout": None,  # a rate for every hidden layer, or one per hidden layer: "0.2,0.1"
     "task": None,  # inferred from the target unless given
     "missing": "impute",
     "drop": [],
@@ -118,7 +120,7 @@ REFERENCES: dict[str, tuple[str, list[tuple[str, float]]]] = {
 _TYPES: dict[str, tuple[type, ...]] = {
     "layers": (str, list),
     "hidden": (str, list),
-    "activation": (str,),
+    "activation": (str, list),
     "output": (str,),
     "cost": (str,),
     "weight_decay": (float, int),
@@ -137,6 +139,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "labels": (str,),
     "standardize": (bool,),
     "checkpoint_every": (int,),
+    "dropout": (float, int, str, list),
     "task": (str,),
     "missing": (str,),
     "drop": (list,),
@@ -209,6 +212,20 @@ def read_config(path: str) -> dict[str, Any]:
     return settings
 
 
+def _per_layer(option: str, value: Any, n_hidden: int) -> str | list[str]:
+    """--activation: one name, or one per hidden layer ("relu,tanh" or a list), each checked."""
+    names = value.split(",") if isinstance(value, str) and "," in value else value
+    if isinstance(names, str):
+        return check_choice(option, names.strip(), ACTIVATIONS, "activation")
+    if not isinstance(names, list) or len(names) != n_hidden:
+        count = len(names) if isinstance(names, list) else 0
+        raise ValueError(
+            f"{option}: {count} activation(s) for {n_hidden} hidden layer(s); give one name "
+            f"for all of them or one per hidden layer, such as relu,tanh; got {value!r}"
+        )
+    return [check_choice(option, str(n).strip(), ACTIVATIONS, "activation") for n in names]
+
+
 def resolve_settings(
     data: str, config_file: str | None, overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -250,8 +267,25 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
     settings["val_size"] = check_fraction(origin["val_size"], settings["val_size"])
     if settings["test_size"] is not None:
         settings["test_size"] = check_fraction(origin["test_size"], settings["test_size"])
+    n_hidden = len(settings["hidden"] if settings["layers"] is None else settings["layers"][2:])
+    settings["activation"] = _per_layer(origin["activation"], settings["activation"], n_hidden)
+    rates = settings["dropout"]
+    if isinstance(rates, str):
+        rates = [r.strip() for r in rates.split(",")] if "," in rates else rates.strip()
+        try:
+            rates = [float(r) for r in rates] if isinstance(rates, list) else float(rates)
+        except ValueError:
+            raise ValueError(
+                f"{origin['dropout']}: expected a rate such as 0.2, or one per hidden layer "
+                f"such as 0.2,0.1; got {settings['dropout']!r}"
+            ) from None
+    settings["dropout"] = check_dropout(rates, n_hidden, origin["dropout"])
+    if settings["dropout"] is not None and settings["optimizer"] == "lbfgs":
+        raise ValueError(
+            f"{origin['dropout']}: L-BFGS needs the same J at every evaluation, and dropout "
+            f"draws new masks each step; use a step-based {origin['optimizer']} (such as adam)"
+        )
     for key, choices in (
-        ("activation", ACTIVATIONS),
         ("output", ACTIVATIONS),
         ("cost", COSTS),
         ("init", INITS),

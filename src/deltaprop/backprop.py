@@ -23,6 +23,19 @@ with J(W,b; x,y) = ½‖h_{W,b}(x) − y‖² in the seed (other data terms in
     ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ + λ W⁽ˡ⁾
     ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾
 
+Dropout (Srivastava et al. 2014, inverted form) multiplies a hidden layer's
+output by a mask r⁽ˡ⁾ whose entries are 0 (the unit dropped, with probability
+p_l) or 1/(1 − p_l), drawn by the caller; with ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾ in place of
+a⁽ˡ⁾ in the next layer's z, the chain rule gives
+
+    z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ ã⁽ˡ⁾ + b⁽ˡ⁾,   δ⁽ˡ⁾ = (W⁽ˡ⁾ᵀ δ⁽ˡ⁺¹⁾) ⊙ r⁽ˡ⁾ ⊙ f′(z⁽ˡ⁾),
+    ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾ ã⁽ˡ⁾ᵀ + λ W⁽ˡ⁾.
+
+``masks[k]`` is r of layer k + 1 (None: no dropout there); without masks every
+function computes the equations above. The input x may be a scipy.sparse CSR
+matrix (``deltaprop._sparse``): ``@`` then makes the first layer's products
+sparse × dense, and nothing else changes.
+
 Every function takes the array namespace ``xp`` first and works on plain
 arrays; none prints, reads files or keeps state. ``Network`` holds the
 parameters and calls these; so do training and ``explain``.
@@ -32,7 +45,8 @@ they are the definition: the numpy engine (``deltaprop.fastpath``) computes the
 same equations with fewer passes over memory, and the tests hold it equal to
 these lines.
 
-References: Ng et al., UFLDL Tutorial, "Backpropagation Algorithm".
+References: Ng et al., UFLDL Tutorial, "Backpropagation Algorithm"; Srivastava
+et al. 2014, "Dropout: a simple way to prevent neural networks from overfitting".
 """
 
 from __future__ import annotations
@@ -50,11 +64,18 @@ class Trace:
     """Every weighted input z and activation a of a forward pass.
 
     ``z[k]`` and ``a[k]`` belong to layer l = k + 1; ``z[0]`` is None and
-    ``a[0]`` is the input x. Each array has shape (m, s_l).
+    ``a[0]`` is the input x. Each array has shape (m, s_l). ``masks`` are the
+    dropout masks r of the pass (``masks[k]`` for layer k + 1, or None).
     """
 
     z: list[Array]
     a: list[Array]
+    masks: Sequence[Array | None] | None = None
+
+    def input(self, k: int) -> Array:
+        """ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾ for l = k + 1: what W[k] multiplies (a[k] itself without a mask)."""
+        r = None if self.masks is None else self.masks[k]
+        return self.a[k] if r is None else self.a[k] * r
 
     @property
     def output(self) -> Array:
@@ -69,6 +90,7 @@ def propagate(
     f: Sequence[Activation],
     a: Array,
     start: int,
+    masks: Sequence[Array | None] | None = None,
 ) -> tuple[list[Array], list[Array]]:
     """Continue a forward pass from a[start] = ``a`` to the output layer.
 
@@ -76,6 +98,8 @@ def propagate(
     """
     zs, acts = [], []
     for k in range(start, len(W)):
+        if masks is not None and masks[k] is not None:
+            a = a * masks[k]  # ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾ (dropout)
         z = a @ W[k].T + b[k]  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ a⁽ˡ⁾ + b⁽ˡ⁾, one row per example
         a = f[k].f(xp, z)  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾)
         zs.append(z)
@@ -84,7 +108,12 @@ def propagate(
 
 
 def forward(
-    xp: Namespace, W: Sequence[Array], b: Sequence[Array], f: Sequence[Activation], x: Array
+    xp: Namespace,
+    W: Sequence[Array],
+    b: Sequence[Array],
+    f: Sequence[Activation],
+    x: Array,
+    masks: Sequence[Array | None] | None = None,
 ) -> Trace:
     """Forward propagation: a⁽¹⁾ = x, z⁽ˡ⁺¹⁾ = W⁽ˡ⁾a⁽ˡ⁾ + b⁽ˡ⁾, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾).
 
@@ -92,9 +121,11 @@ def forward(
       W, b: W[k] of shape (s_{k+2}, s_{k+1}) and b[k] of shape (s_{k+2},).
       f: f[k], the activation of layer k+2.
       x: the inputs, shape (m, s_1).
+      masks: dropout masks, ``masks[k]`` (m, s_{k+1}) multiplying a[k] where
+        W[k] takes it (None, or a None entry: none there).
     """
-    zs, acts = propagate(xp, W, b, f, x, 0)
-    return Trace(z=[None, *zs], a=[x, *acts])
+    zs, acts = propagate(xp, W, b, f, x, 0, masks)
+    return Trace(z=[None, *zs], a=[x, *acts], masks=masks)
 
 
 def data_term(
@@ -131,15 +162,19 @@ def backward(
 
     δ_i⁽ˡ⁾ = (Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾) f′(z_i⁽ˡ⁾): unit i of layer l feeds every unit j
     of layer l+1 through W_ji⁽ˡ⁾, so its error is the sum over those paths. In rows,
-    Σ_j δ_j W_ji is the product δ⁽ˡ⁺¹⁾ @ W⁽ˡ⁾.
+    Σ_j δ_j W_ji is the product δ⁽ˡ⁺¹⁾ @ W⁽ˡ⁾. Where the trace has a dropout
+    mask r⁽ˡ⁾, δ⁽ˡ⁾ = (Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾) r_i⁽ˡ⁾ f′(z_i⁽ˡ⁾).
 
     Returns delta with delta[k] the δ of layer k+1 (delta[0], the input's, is None).
     """
     L = len(W)
     delta: list[Array] = [None] * (L + 1)
     delta[L] = delta_out
+    masks = trace.masks
     for k in range(L - 1, 0, -1):
         back = delta[k + 1] @ W[k]  # Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾ for every unit i of layer l
+        if masks is not None and masks[k] is not None:
+            back = back * masks[k]  # ⊙ r⁽ˡ⁾ (dropout)
         delta[k] = back * f[k - 1].fprime(xp, trace.z[k], trace.a[k])  # ⊙ f′(z⁽ˡ⁾)
     return delta
 
@@ -156,12 +191,13 @@ def gradients(
     """Write ∂J/∂W⁽ˡ⁾ and ∂J/∂b⁽ˡ⁾ into ``dW`` and ``db`` (views into the flat gradient).
 
     ∂J/∂W⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾ a⁽ˡ⁾ᵀ + λ W⁽ˡ⁾, entry by entry ∂J/∂W_ij⁽ˡ⁾ = a_j⁽ˡ⁾ δ_i⁽ˡ⁺¹⁾
-    averaged, plus λ W_ij⁽ˡ⁾; ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾.
+    averaged, plus λ W_ij⁽ˡ⁾; ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾. With dropout, a⁽ˡ⁾ is
+    the masked ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾ that z⁽ˡ⁺¹⁾ was computed from.
     """
     m = trace.a[0].shape[0]
     for k in range(len(W)):
         dk = delta[k + 1]
-        dW[k][...] = (dk.T @ trace.a[k]) / m + lam * W[k]
+        dW[k][...] = (dk.T @ trace.input(k)) / m + lam * W[k]
         db[k][...] = xp.sum(dk, axis=0) / m
 
 
@@ -177,6 +213,7 @@ def cost_and_grad(
     dW: Sequence[Array],
     db: Sequence[Array],
     sample_weight: Array | None = None,
+    masks: Sequence[Array | None] | None = None,
 ) -> tuple[Array, Array, Array]:
     """J(W,b) and its gradient for the batch (x, y), by one forward and one backward pass.
 
@@ -186,12 +223,13 @@ def cost_and_grad(
 
     With example weights wᵢ (shape (m,)) the data term is the weighted average;
     its gradient follows by scaling each example's δ⁽ⁿˡ⁾ by m wᵢ / Σᵢ wᵢ, which the
-    δ recursion, being linear in δ, carries to every layer.
+    δ recursion, being linear in δ, carries to every layer. ``masks`` are dropout
+    masks (see :func:`forward`): J and ∇J of the thinned network they leave.
 
     This is the definition; ``deltaprop.fastpath`` computes the same for numpy
     arrays with fewer passes, and the tests hold the two equal.
     """
-    trace = forward(xp, W, b, f, x)
+    trace = forward(xp, W, b, f, x, masks)
     delta_out = output_delta(xp, cost, f[-1], trace, y)
     if sample_weight is not None:
         scale = sample_weight * (y.shape[0] / xp.sum(sample_weight))

@@ -61,7 +61,8 @@ def _network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help="hidden activation: sigmoid, tanh, relu, leaky_relu, softplus, identity",
+        help="hidden activation: sigmoid, tanh, relu, leaky_relu, softplus, identity; "
+        "or one per hidden layer, such as relu,tanh",
     )
     p.add_argument(
         "--output", default=None, help="output activation (default: what the cost needs)"
@@ -137,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--encoding", help="text encoding of a CSV (default UTF-8, with or without BOM)")
     t.add_argument("--layers", help="all layer sizes, input first, e.g. 40-100-100-10")
     t.add_argument("--hidden", help="hidden layer sizes only, e.g. 256-256, or none (default 100)")
-    t.add_argument("--activation", help="hidden activation (default tanh)")
+    t.add_argument(
+        "--activation",
+        help="hidden activation (default tanh), or one per hidden layer: relu,tanh",
+    )
     t.add_argument("--output", help="output activation (default by task)")
     t.add_argument("--cost", help=f"one of {', '.join(COSTS)} (default by task)")
     t.add_argument("--weight-decay", type=float, help="λ (default 1e-4)")
@@ -155,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="stop after N epochs without a better validation loss (0: off)",
+    )
+    t.add_argument(
+        "--dropout",
+        metavar="P",
+        help="drop each hidden unit with probability P while training (inverted dropout): "
+        "one rate, or one per hidden layer such as 0.2,0.1 (default: off)",
     )
     t.add_argument("--seed", type=int, help="seed for initialisation, splits and shuffles")
     t.add_argument(

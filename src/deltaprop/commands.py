@@ -186,7 +186,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
             title = (
                 f"{prepared.source}: {'-'.join(map(str, net.layer_sizes))} "
-                f"{net.activation.name}, {net.cost.name}, {settings['optimizer']}"
+                f"{net.activation_label}, {net.cost.name}, {settings['optimizer']}"
             )
             atomic_write_bytes(outputs["plot"], loss_curve_png(history, title))
             written.append(outputs["plot"])
@@ -258,7 +258,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     net, extra, meta = _load(args.model)
     out = [f"{args.model}"]
     out.append(f"  network      {'-'.join(map(str, net.layer_sizes))}, {net.n_params} parameters")
-    out.append(f"  activations  hidden {net.activation.name}, output {net.output_activation.name}")
+    hidden = net.activation_label
+    out.append(f"  activations  hidden {hidden}; output {net.output_activation.name}")
     out.append(f"  cost         {net.cost.name}, weight decay λ = {net.weight_decay:g}")
     out.append(f"  dtype        {net.dtype}, init {net.init}, seed {net.seed}")
     out.append(f"  saved by     deltaprop {meta.get('deltaprop_version', '?')}")
@@ -358,7 +359,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Backpropagation's gradient against central differences, per W⁽ˡ⁾ and b⁽ˡ⁾."""
     net = Network(
         app.parse_sizes("--layers", args.layers),
-        activation=args.activation,
+        activation=args.activation.split(",") if "," in args.activation else args.activation,
         output_activation=args.output,
         cost=args.cost,
         weight_decay=args.weight_decay,

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from . import backprop
+from ._sparse import first_gradient, first_layer, is_sparse, take_rows
 from .activations import (
     LEAKY_SLOPE,
     Activation,
@@ -196,6 +197,7 @@ class Workspace:
         self.z = {k: np.empty((rows, s), self.dtype) for k, s in enumerate(sizes) if k > 0}
         self.delta = {k: np.empty((rows, s), self.dtype) for k, s in enumerate(sizes) if k > 0}
         self.ones = np.ones(rows, self.dtype)
+        self.dropped: dict[int, np.ndarray] = {}  # ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾, made at first dropout
         self._grad: np.ndarray | None = None  # the gradient whose views are _views
         self._views: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
 
@@ -218,13 +220,14 @@ def cost_and_grad(
     f: Sequence[Activation],
     cost: Cost,
     lam: float,
-    x: np.ndarray,
+    x: Any,
     y: np.ndarray,
     dW: Sequence[np.ndarray],
     db: Sequence[np.ndarray],
     sample_weight: np.ndarray | None = None,
     work: Workspace | None = None,
     kernels: Sequence[Kernels | None] | None = None,
+    masks: Sequence[np.ndarray | None] | None = None,
 ) -> tuple[Any, Any, np.ndarray]:
     """:func:`backprop.cost_and_grad` for numpy arrays: the same equations, fewer passes.
 
@@ -242,6 +245,10 @@ def cost_and_grad(
     - a hidden activation with kernels in :data:`KERNELS` is applied in place
       over z, and δ⁽ˡ⁾ = (δ⁽ˡ⁺¹⁾ W⁽ˡ⁾) ⊙ f′ takes f′ from a.
 
+    Dropout masks (``masks[k]`` for layer k + 1, as in backprop) go into arrays of
+    the workspace: ã = a ⊙ r beside a, which f′ still reads. A scipy.sparse CSR
+    x makes the first layer's two products sparse (``deltaprop._sparse``).
+
     One function on purpose: the two passes share the workspace's rows, the kept
     z's and the scaled δ, which split functions would pass back and forth.
 
@@ -250,15 +257,25 @@ def cost_and_grad(
     ``backprop.cost_and_grad`` returns; the output array is new, not ``work``'s.
     """
     m, L = x.shape[0], len(W)
+    sparse = is_sparse(x)
     if kernels is None:
         kernels = [KERNELS.get(act) for act in f]
     if work is None or not (m <= work.rows and x.dtype == work.dtype):
         work = Workspace([x.shape[1], *(w.shape[0] for w in W)], m, x.dtype)
-    a: list[np.ndarray] = [x]  # a[k]: layer k + 1
+    a: list[Any] = [x]  # a[k]: layer k + 1
+    inputs: list[Any] = []  # inputs[k]: what W[k] multiplies, ã[k] = a[k] ⊙ r[k] or a[k]
     z_kept: list[np.ndarray | None] = [None] * (L + 1)  # z, where f′ needs it
-    for k in range(L - 1):
-        z = np.matmul(a[k], W[k].T, out=work.z[k + 1][:m])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ a⁽ˡ⁾ …
-        np.add(z, b[k], out=z)  # … + b⁽ˡ⁾
+    for k in range(L):
+        r = None if masks is None else masks[k]
+        a_in = a[k] if r is None else _dropped(a[k], r, work, k, m)  # ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾
+        inputs.append(a_in)
+        if k == 0 and sparse:
+            z = first_layer(a_in, W[0], b[0], work.z[1][:m])  # sparse x: z⁽²⁾ = W⁽¹⁾x + b⁽¹⁾
+        else:
+            z = np.matmul(a_in, W[k].T, out=work.z[k + 1][:m])  # z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ a⁽ˡ⁾ …
+            np.add(z, b[k], out=z)  # … + b⁽ˡ⁾
+        if k == L - 1:
+            break
         kern = kernels[k]
         if kern is not None:
             kern.f_into(z, z)  # a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z
@@ -266,8 +283,7 @@ def cost_and_grad(
         else:
             z_kept[k + 1] = z
             a.append(f[k].f(np, z))
-    z_out = np.matmul(a[L - 1], W[L - 1].T, out=work.z[L][:m])
-    np.add(z_out, b[L - 1], out=z_out)  # z⁽ⁿˡ⁾
+    z_out = z  # z⁽ⁿˡ⁾
     delta = work.delta[L][:m]  # receives δ⁽ⁿˡ⁾ / m
     if sample_weight is None:
         out, loss_sum, delta_out = output_terms(cost, f[-1], z_out, y)
@@ -287,13 +303,19 @@ def cost_and_grad(
         np.multiply(delta_out, (sample_weight / total)[:, None], out=delta)
     for k in range(L - 1, -1, -1):
         # δ holds δ⁽ˡ⁺¹⁾ / m: ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ᵀ a⁽ˡ⁾ + λ W⁽ˡ⁾, ∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾.
-        np.dot(delta.T, a[k], out=dW[k])
+        if k == 0 and sparse:
+            first_gradient(delta, inputs[0], dW[0])
+        else:
+            np.dot(delta.T, inputs[k], out=dW[k])
         if lam:
             dW[k] += lam * W[k]
         np.dot(work.ones[:m], delta, out=db[k])
         if k == 0:
             break
         back = np.dot(delta, W[k], out=work.delta[k][:m])  # Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾
+        r = None if masks is None else masks[k]
+        if r is not None:
+            back *= r  # ⊙ r⁽ˡ⁾ (dropout)
         kern, z_k = kernels[k - 1], z_kept[k]
         if z_k is None and kern is not None:
             kern.mul_fprime(back, a[k])  # ⊙ f′(z⁽ˡ⁾), from a⁽ˡ⁾
@@ -304,6 +326,16 @@ def cost_and_grad(
     return data, decay, out
 
 
+def _dropped(a: Any, r: np.ndarray, work: Workspace, k: int, m: int) -> Any:
+    """ã = a ⊙ r into the workspace's array for layer k + 1 (a sparse input: a new CSR)."""
+    if is_sparse(a):
+        return a.multiply(r).tocsr()
+    buf = work.dropped.get(k)
+    if buf is None:
+        buf = work.dropped[k] = np.empty((work.rows, a.shape[1]), work.dtype)
+    return np.multiply(a, r, out=buf[:m])
+
+
 # --- mini-batches and updates ------------------------------------------------------------
 
 
@@ -311,22 +343,25 @@ class Gather:
     """Mini-batches copied into arrays made once, by ``np.take(…, out=)``.
 
     Args:
-      x, y, w: the training inputs, targets and example weights (or None).
+      x, y, w: the training inputs, targets and example weights (or None); a
+        scipy.sparse CSR x gives each batch its rows as a new CSR matrix.
       rows: the largest batch.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, w: np.ndarray | None, rows: int) -> None:
+    def __init__(self, x: Any, y: np.ndarray, w: np.ndarray | None, rows: int) -> None:
         self.src = (x, y, w)
-        self.x = np.empty((rows, *x.shape[1:]), x.dtype)
+        self.sparse = is_sparse(x)
+        self.x = np.empty((0 if self.sparse else rows, *x.shape[1:]), x.dtype)
         self.y = np.empty((rows, *y.shape[1:]), y.dtype)
         self.w = None if w is None else np.empty(rows, w.dtype)
 
-    def take(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def take(self, idx: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray | None]:
         """The rows ``idx`` (at most ``rows`` of them), in this object's arrays."""
         n = idx.shape[0]
         x, y, w = self.src
         # mode="clip": the indices are valid, and "raise" would copy through a buffer.
-        xs = x.take(idx, axis=0, out=self.x[:n], mode="clip")
+        sparse = self.sparse
+        xs = take_rows(x, idx) if sparse else x.take(idx, axis=0, out=self.x[:n], mode="clip")
         ys = y.take(idx, axis=0, out=self.y[:n], mode="clip")
         ws = None
         if w is not None and self.w is not None:

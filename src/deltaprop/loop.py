@@ -13,10 +13,12 @@ and the scikit-learn estimators, with their own objectives, orders and callbacks
 Per epoch the loop records J's parts (the mean over the epoch's batches, at the
 θ each batch's update started from; for L-BFGS, at the iterate), accuracy,
 validation figures at the θ the epoch ended with, the learning rate and the
-time; then early stopping, the callbacks and the checkpoint. J becoming
-non-finite ends the run with ``TrainingDiverged`` and θ put back to the last
-finite state; Ctrl-C with ``TrainingInterrupted`` and θ at the last completed
-epoch (checkpointed when asked).
+time; then early stopping, the callbacks and the checkpoint. With dropout, each
+step's batch carries masks drawn from the run's generator after the epoch's
+shuffle (``deltaprop.dropout``), so the generator's state in a checkpoint
+resumes them too. J becoming non-finite ends the run with ``TrainingDiverged``
+and θ put back to the last finite state; Ctrl-C with ``TrainingInterrupted`` and
+θ at the last completed epoch (checkpointed when asked).
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ import numpy as np
 
 from . import fastpath
 from ._arrays import Array, to_numpy
+from .dropout import run_masks
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .objective import AccuracyCount, Batch, Objective, Terms
 from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite, weakly
 from .runconfig import LoopConfig, Order, shuffled
-from .runstate import EpochStart, copy_state, restore_run, save_run, truncate
+from .runstate import EpochStart, copy_state, restore_run, rewind, save_run
 
 if TYPE_CHECKING:
     from .distributed import DataParallel
@@ -113,6 +116,7 @@ class Trainer:
         self._gather: fastpath.Gather | None = None
         self._order: Array | None = None
         self._labels: np.ndarray | None = None
+        self._masks = run_masks(cfg, objective, net)  # dropout's, or None
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -299,6 +303,23 @@ class Trainer:
         return AccuracyCount(self.objective, self.dp)
 
     def _batch(self, order: Array | None, first: int, bs: int) -> Batch:
+        """This rank's rows of the mini-batch order[first : first + bs] (all rows: None).
+
+        With dropout, the batch carries masks drawn for the whole (global) batch,
+        so that every rank, and one process, draws the same.
+        """
+        batch = self._rows(order, first, bs)
+        if self._masks is None:
+            return batch
+        idx = None if order is None else order[first : first + bs]
+        rows: Any = None  # this rank's rows of the global batch
+        if self.dp is not None:
+            lo, hi = self.offset, self.offset + self.data.m
+            rows = slice(lo, hi) if idx is None else (idx >= lo) & (idx < hi)
+        n = self.m_global if idx is None else int(idx.shape[0])
+        return batch._replace(masks=self._masks.draw(self.rng, n, rows))
+
+    def _rows(self, order: Array | None, first: int, bs: int) -> Batch:
         """This rank's rows of the mini-batch order[first : first + bs] (all rows: None)."""
         if order is None:
             return self.data
@@ -449,34 +470,8 @@ class Trainer:
         )
 
     def _on_interrupt(self) -> TrainingInterrupted:
-        """Ctrl-C, wherever it landed: back to the last whole epoch, saved to the checkpoint.
-
-        A step-based epoch under way is undone (θ, optimizer state, generator,
-        steps, history); L-BFGS's worker is stopped and θ put back to its last
-        finite iterate. The parameters are then those after the last recorded epoch.
-        """
-        if self._epoch_run is not None:
-            self._epoch_run.close()
-            self._epoch_run = None
-        start = self._start
-        if start is not None and self.epoch == start.epoch:  # the epoch was not completed
-            self.theta[...] = start.theta
-            self.state, self.step = start.state, start.step
-            self.rng.bit_generator.state = start.rng
-            truncate(self.history, self.epoch)
-        unit = "epoch"
-        if self._lbfgs is not None and not self.finished:
-            unit = "iteration"
-            self._lbfgs.close()
-            self.theta[...] = self.objective.from_host(self._lbfgs.last_finite)
-        path = self.save_checkpoint() if self.checkpoint else None
-        self.finished = True
-        return TrainingInterrupted(
-            f"interrupted; the parameters are those after {unit} {self.epoch}"
-            + (f", saved to {path}" if path else ""),
-            self.history,
-            path,
-        )
+        """Ctrl-C, wherever it landed: back to the last whole epoch (``runstate.rewind``)."""
+        return rewind(self)
 
     # --- checkpoints ----------------------------------------------------------------------
 

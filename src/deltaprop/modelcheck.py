@@ -28,8 +28,21 @@ def check_architecture(name: str, info: dict[str, Any]) -> None:
             f"{name}: layer_sizes must list at least 2 positive whole numbers, "
             f"got {clip(repr(sizes))}"
         )
+    hidden = field(name, info, "activation")
+    if isinstance(hidden, list):  # one per hidden layer
+        if len(hidden) != len(sizes) - 2 or not all(isinstance(a, str) for a in hidden):
+            raise ModelFileError(
+                f"{name}: activation must be a name or a list of one name per hidden layer "
+                f"({len(sizes) - 2}), got {clip(repr(hidden))}"
+            )
+        for act in hidden:
+            if act not in ACTIVATIONS:
+                raise ModelFileError(
+                    f"{name}: unknown activation {clip(repr(act))}; expected one of: "
+                    f"{', '.join(ACTIVATIONS)}"
+                )
     for key, table in (
-        ("activation", ACTIVATIONS),
+        *(() if isinstance(hidden, list) else (("activation", ACTIVATIONS),)),
         ("output_activation", ACTIVATIONS),
         ("cost", COSTS),
         ("dtype", FLOAT_DTYPES),

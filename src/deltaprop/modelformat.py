@@ -13,6 +13,10 @@ string::
      "output_activation": "sigmoid", "cost": "squared_error", "weight_decay": 0.0001,
      "dtype": "float64", "init": "ufldl", "seed": 0, "extra": {...}}
 
+``activation`` is one name for every hidden layer or, for a network with one
+activation per hidden layer, a list of names, input side first (files with a
+single name, every file written before per-layer activations, read as before).
+
 ``checksum`` is SHA-256 over every tensor (name, dtype, shape and bytes, in name
 order), so a changed or zeroed byte of the weights is caught on load; files of
 format version 1 predate it and are read without one.
@@ -150,11 +154,18 @@ def _fsync_directory(directory: str) -> None:
 
 def architecture(net: Any) -> dict[str, Any]:
     """The metadata fields that describe ``net``; a ValueError for a custom activation or cost."""
-    for argument, obj, table in (
-        ("activation", net.activation, ACTIVATIONS),
+    act = net.activation  # one Activation, or a tuple of one per hidden layer
+    hidden = (
+        [(f"activation[{i}]", a) for i, a in enumerate(act)]
+        if isinstance(act, tuple)
+        else [("activation", act)]
+    )
+    checks: list[tuple[str, Any, Mapping[str, Any]]] = [
+        *((name, a, ACTIVATIONS) for name, a in hidden),
         ("output_activation", net.output_activation, ACTIVATIONS),
         ("cost", net.cost, COSTS),
-    ):
+    ]
+    for argument, obj, table in checks:
         if table.get(obj.name) != obj:
             raise ValueError(
                 f"{argument}: a custom {type(obj).__name__} ({obj.name!r}) cannot be saved; "
@@ -163,7 +174,9 @@ def architecture(net: Any) -> dict[str, Any]:
     return {
         "deltaprop_version": __version__,
         "layer_sizes": list(net.layer_sizes),
-        "activation": net.activation.name,
+        "activation": net.activation_name
+        if isinstance(net.activation_name, str)
+        else list(net.activation_name),
         "output_activation": net.output_activation.name,
         "cost": net.cost.name,
         "weight_decay": net.weight_decay,

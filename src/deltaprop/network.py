@@ -28,8 +28,9 @@ from ._arrays import (
     resolve_namespace,
 )
 from ._arrays import to_numpy as _to_numpy
+from ._sparse import as_csr, is_sparse
 from ._validate import check_real as _check_real
-from .activations import Activation, get_activation
+from .activations import Activation, get_activation, hidden_activations
 from .costs import Cost, get_cost
 
 INITS = ("ufldl", "glorot", "he")
@@ -104,11 +105,18 @@ def init_params(sizes: Sequence[int], method: str, rng: np.random.Generator) -> 
     return theta
 
 
-def default_init(activation: Activation) -> str:
-    """UFLDL's uniform init for sigmoid, He for the relu family, Glorot otherwise."""
-    if activation.name == "sigmoid":
+def default_init(activation: Activation | Sequence[Activation]) -> str:
+    """UFLDL's uniform init for sigmoid, He for the relu family, Glorot otherwise.
+
+    With one activation per hidden layer: "ufldl" if all are sigmoid, "he" if
+    all are of the relu family, "glorot" for a mix.
+    """
+    names = (
+        {activation.name} if isinstance(activation, Activation) else {a.name for a in activation}
+    )
+    if names == {"sigmoid"}:
         return "ufldl"
-    if activation.name in ("relu", "leaky_relu"):
+    if names and names <= {"relu", "leaky_relu"}:
         return "he"
     return "glorot"
 
@@ -131,7 +139,8 @@ class Network:
 
     Args:
       layer_sizes: s_1 … s_{n_l}, input first; at least two layers of ≥ 1 unit.
-      activation: f of the hidden layers (default "sigmoid", the seed's).
+      activation: f of the hidden layers (default "sigmoid", the seed's), or a
+        sequence of one per hidden layer, e.g. ("relu", "tanh").
       output_activation: f of the output layer; by default what the cost needs
         ("softmax" for cross_entropy, "sigmoid" for binary_cross_entropy) and
         "sigmoid" for squared_error, as in the seed.
@@ -152,7 +161,7 @@ class Network:
     def __init__(
         self,
         layer_sizes: Sequence[int],
-        activation: str | Activation = "sigmoid",
+        activation: str | Activation | Sequence[str | Activation] = "sigmoid",
         output_activation: str | Activation | None = None,
         cost: str | Cost = "squared_error",
         weight_decay: float = 0.0,
@@ -163,7 +172,9 @@ class Network:
         device: Any = None,
     ) -> None:
         self.layer_sizes = _check_sizes(layer_sizes)
-        self.activation = get_activation(activation, argument="activation", hidden=True)
+        self.activation, self.hidden_activations = hidden_activations(
+            activation, len(self.layer_sizes) - 2
+        )
         self.cost = get_cost(cost)
         if output_activation is None:
             output_activation = self.cost.output_activation or "sigmoid"
@@ -199,12 +210,24 @@ class Network:
     @property
     def activations(self) -> list[Activation]:
         """f[k], the activation of layer k+2: hidden ones, then the output's."""
-        return [self.activation] * (self.n_layers - 2) + [self.output_activation]
+        return [*self.hidden_activations, self.output_activation]
+
+    @property
+    def activation_name(self) -> str | tuple[str, ...]:
+        """The hidden activation's name, or a tuple of one name per hidden layer for a mix."""
+        act = self.activation
+        return act.name if isinstance(act, Activation) else tuple(a.name for a in act)
+
+    @property
+    def activation_label(self) -> str:
+        """The hidden activation in words: its name, or the names per hidden layer: "relu, tanh"."""
+        name = self.activation_name
+        return name if isinstance(name, str) else ", ".join(name)
 
     def __repr__(self) -> str:
         sizes = "-".join(map(str, self.layer_sizes))
         return (
-            f"Network({sizes}, activation={self.activation.name!r}, "
+            f"Network({sizes}, activation={self.activation_name!r}, "
             f"output_activation={self.output_activation.name!r}, cost={self.cost.name!r}, "
             f"weight_decay={self.weight_decay:g}, dtype={self.dtype})"
         )
@@ -238,6 +261,8 @@ class Network:
     def __setstate__(self, state: dict[str, Any]) -> None:
         state = dict(state)
         xp_name, theta = state.pop("xp_name"), state.pop("theta")
+        if "hidden_activations" not in state:  # pickled before per-layer activations
+            state["hidden_activations"] = (state["activation"],) * (len(state["layer_sizes"]) - 2)
         self.__dict__.update(state)
         self.xp = resolve_namespace(xp_name)
         self._theta = self.from_host(theta)
@@ -325,7 +350,14 @@ class Network:
     # --- input checks --------------------------------------------------------------
 
     def check_X(self, X: Any) -> Array:
-        """X as an (m, s_1) array of this network's namespace and dtype, or a ValueError."""
+        """X as an (m, s_1) array of this network's namespace and dtype, or a ValueError.
+
+        A scipy.sparse X (CSR, CSC or COO) stays sparse: CSR of the network's dtype.
+        """
+        if is_sparse(X):
+            what = "features, the network's input layer has"
+            columns, xp, dtype = self.layer_sizes[0], self.xp, self._xp_dtype
+            return as_csr("X", X, columns=columns, what=what, xp=xp, dtype=dtype)
         return as_matrix(
             "X",
             X,
@@ -337,6 +369,10 @@ class Network:
     def check_data(self, X: Any, Y: Any) -> tuple[Array, Array]:
         """X and Y converted and checked against each other and the cost."""
         x = self.check_X(X)
+        if is_sparse(Y):
+            raise ValueError(
+                f"Y is a scipy.sparse {type(Y).__name__}; targets must be dense: pass Y.toarray()"
+            )
         y = as_matrix(
             "Y",
             Y,

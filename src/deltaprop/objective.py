@@ -45,6 +45,7 @@ import numpy as np
 
 from . import backprop, fastpath
 from ._arrays import Array, Namespace, to_numpy
+from ._sparse import is_sparse, take_rows
 from ._validate import check_choice
 from .network import Network
 
@@ -55,11 +56,19 @@ engine for numpy arrays and the reference for every other namespace."""
 
 
 class Batch(NamedTuple):
-    """Examples: inputs x (m, s₁), targets y (m, s_{n_l}), weights w (m,) or None."""
+    """Examples: inputs x (m, s₁), targets y (m, s_{n_l}), weights w (m,) or None.
+
+    ``masks`` are dropout masks drawn for these examples (``masks[k]`` of shape
+    (m, s_{k+1}) for layer k + 1, None where a layer has none; see ``backprop``):
+    an objective that ``supports_dropout`` evaluates the thinned network they
+    leave, so that a batch with its masks is a fixed, checkable function of θ.
+    x may be a scipy.sparse CSR matrix (numpy namespace).
+    """
 
     x: Array
     y: Array
     w: Array | None = None
+    masks: tuple[Array | None, ...] | None = None
 
     @property
     def m(self) -> int:
@@ -71,9 +80,13 @@ class Batch(NamedTuple):
         return float(self.m) if self.w is None else float(xp.sum(self.w))
 
     def take(self, xp: Namespace, idx: Array) -> Batch:
-        """The rows ``idx``."""
+        """The rows ``idx`` (of the masks too); sparse rows of a sparse x."""
         w = None if self.w is None else xp.take(self.w, idx, axis=0)
-        return Batch(xp.take(self.x, idx, axis=0), xp.take(self.y, idx, axis=0), w)
+        x = take_rows(self.x, idx) if is_sparse(self.x) else xp.take(self.x, idx, axis=0)
+        masks = self.masks
+        if masks is not None:
+            masks = tuple(None if r is None else xp.take(r, idx, axis=0) for r in masks)
+        return Batch(x, xp.take(self.y, idx, axis=0), w, masks)
 
 
 class Terms(NamedTuple):
@@ -192,6 +205,7 @@ class NetworkObjective(OnNetwork):
 
     part_names: tuple[str, ...] = ("data", "decay")
     separable = True
+    supports_dropout = True  # a Batch's masks thin the network (both engines)
 
     def __init__(self, net: Network, engine: str = "auto") -> None:
         super().__init__(net)
@@ -230,7 +244,7 @@ class NetworkObjective(OnNetwork):
         """J's parts without the gradient: one forward pass."""
         net, xp = self.net, self.xp
         W, b = self._views(theta)
-        trace = backprop.forward(xp, W, b, net.activations, batch.x)
+        trace = backprop.forward(xp, W, b, net.activations, batch.x, batch.masks)
         data = backprop.data_term(xp, net.cost, trace, batch.y, batch.w)
         decay = backprop.weight_decay(xp, W, net.weight_decay)
         return Terms((float(data), float(decay)), trace.output)
@@ -243,16 +257,17 @@ class NetworkObjective(OnNetwork):
     ) -> tuple[Any, Any, Array]:
         net = self.net
         W, b = (net.W, net.b) if theta is net.params else net.unpack(theta)
-        x, y, w = batch
+        x, y, w, masks = batch
         if not self.fast:
             dW, db = net.unpack(grad)
-            return backprop.cost_and_grad(self.xp, W, b, self._f, net.cost, lam, x, y, dW, db, w)
+            f, cost = self._f, net.cost
+            return backprop.cost_and_grad(self.xp, W, b, f, cost, lam, x, y, dW, db, w, masks)
         work = self._work
         if work is None or not work.fits(x.shape[0], x.dtype):
             work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
         dW, db = work.views(grad, net.unpack)
         f, kernels = self._f, self._kernels
-        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, kernels)
+        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, kernels, masks)
 
 
 class AccuracyCount:

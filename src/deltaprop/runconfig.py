@@ -31,6 +31,7 @@ class LoopConfig:
 
     ``opt`` is None for L-BFGS. ``batch_size`` None is the full batch. ``max_steps``
     counts updates (L-BFGS: evaluations of J). ``describe`` is stored in checkpoints.
+    ``dropout`` holds one rate per hidden layer (``deltaprop.dropout``), or None.
     """
 
     optimizer: str
@@ -44,3 +45,4 @@ class LoopConfig:
     tol: float | None = None
     describe: Mapping[str, Any] | None = None
     skip_empty: bool = False  # scikit-learn skips a batch whose weights sum to 0
+    dropout: tuple[float, ...] | None = None

@@ -124,6 +124,7 @@ def run_training(
         early_stopping=(settings["early_stopping"] or None) if has_val else None,
         seed=settings["seed"],
         checkpoint_every=settings["checkpoint_every"],
+        dropout=settings["dropout"],
         **options,
     )
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ._arrays import Array, to_numpy
 from .checkpoints import load_checkpoint, save_checkpoint
-from .history import History
+from .history import History, TrainingInterrupted
 
 Trainer = Any
 """A ``deltaprop.loop.Trainer`` (this module sits below the loop, which calls it)."""
@@ -151,6 +151,37 @@ class EpochStart:
     rng: Mapping[str, Any]
     step: int
     epoch: int
+
+
+def rewind(run: Trainer) -> TrainingInterrupted:
+    """Ctrl-C, wherever it landed: ``run`` back to its last whole epoch, saved to the checkpoint.
+
+    A step-based epoch under way is undone (θ, optimizer state, generator,
+    steps, history); L-BFGS's worker is stopped and θ put back to its last
+    finite iterate. The parameters are then those after the last recorded epoch.
+    """
+    if run._epoch_run is not None:
+        run._epoch_run.close()
+        run._epoch_run = None
+    start = run._start
+    if start is not None and run.epoch == start.epoch:  # the epoch was not completed
+        run.theta[...] = start.theta
+        run.state, run.step = start.state, start.step
+        run.rng.bit_generator.state = start.rng
+        truncate(run.history, run.epoch)
+    unit = "epoch"
+    if run._lbfgs is not None and not run.finished:
+        unit = "iteration"
+        run._lbfgs.close()
+        run.theta[...] = run.objective.from_host(run._lbfgs.last_finite)
+    path = run.save_checkpoint() if run.checkpoint else None
+    run.finished = True
+    return TrainingInterrupted(
+        f"interrupted; the parameters are those after {unit} {run.epoch}"
+        + (f", saved to {path}" if path else ""),
+        run.history,
+        path,
+    )
 
 
 def truncate(history: History, n: int) -> None:

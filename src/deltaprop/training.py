@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._validate import check_count, check_optional_count, check_positive, check_real
+from .dropout import check_dropout
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .loop import Trainer
 from .network import Network, make_rng
@@ -75,7 +76,7 @@ def train(
       net, X, Y, options: as for :func:`trainer` (``optimizer``, ``learning_rate``,
         ``epochs``, ``batch_size``, ``validation``, ``early_stopping``, ``seed``,
         ``sample_weight``, ``checkpoint``, ``resume``, ``callbacks``, ``progress``,
-        ``tol``, ``comm``, …; every one is described there).
+        ``tol``, ``dropout``, ``comm``, …; every one is described there).
       optimizer_state: a dict to carry the optimizer's state (velocity, Adam's
         moments) across calls: an empty dict is filled at the start, a filled one
         is continued, and it holds the final state on return.
@@ -129,6 +130,7 @@ def trainer(
     progress: bool = False,
     progress_every: int = 10,
     tol: float | None = None,
+    dropout: float | Sequence[float] | None = None,
     comm: Any = None,
     history: History | None = None,
     optimizer_state: dict[str, Any] | None = None,
@@ -172,6 +174,13 @@ def trainer(
       progress: report progress on stderr (a live bar on a terminal, a line every
         ``progress_every`` epochs otherwise).
       tol: L-BFGS's convergence tolerance (None: scipy's defaults).
+      dropout: p, the probability of dropping each hidden unit at each training
+        step (inverted dropout: kept units are scaled by 1/(1 − p)), one rate for
+        every hidden layer or a sequence of one per hidden layer; None or 0: off.
+        The masks come from ``seed``'s Generator, so reruns and resumed runs draw
+        the same ones. Training J and accuracy are those of the thinned networks;
+        validation, prediction and gradient checks use the whole network.
+        Step-based optimizers only (not L-BFGS).
       comm: an MPI communicator (mpi4py) for data-parallel training: X, Y (and
         the validation pair) are then this rank's own rows; every rank computes
         its share of J and ∇J and one all-reduce per step gives all of them the
@@ -211,6 +220,9 @@ def trainer(
         checkpoint_every=checkpoint_every,
         tol=tol,
     )
+    rates = check_dropout(dropout, network.n_layers - 2)
+    describe = {**(cfg.describe or {}), "dropout": None if rates is None else list(rates)}
+    cfg = replace(cfg, dropout=rates, describe=describe)
     every = check_count("progress_every", progress_every)
     x, y = network.check_data(X, Y)
     data = Batch(x, y, network.check_sample_weight(sample_weight, x.shape[0]))

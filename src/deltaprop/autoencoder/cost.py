@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import backprop
 from .._arrays import Array, Namespace, to_numpy
+from .._sparse import is_sparse
 from .._validate import check_real
 from ..activations import Activation
 from ..costs import Cost
@@ -207,10 +208,10 @@ def check_autoencoder(net: Network) -> None:
         raise ValueError(
             f"net: a sparse autoencoder has layers [s1, s2, s1] (input = output), got {shape}"
         )
-    if net.activation.name != "sigmoid":
+    if net.activation_name != "sigmoid":
         raise ValueError(
             f"net: the hidden activation must be 'sigmoid' so that every ρ̂_j lies in (0, 1), "
-            f"got {net.activation.name!r}"
+            f"got {net.activation_label!r}"
         )
     if net.cost.name != "squared_error":
         raise ValueError(f"net: the cost must be 'squared_error', got {net.cost.name!r}")
@@ -296,6 +297,11 @@ class SparseObjective(OnNetwork):
     def _x(batch: Batch) -> Array:
         if batch.w is not None:
             raise ValueError("sample_weight: J_sparse has no example weights (ρ̂ is a plain mean)")
+        if is_sparse(batch.x):
+            raise ValueError(
+                "X: a sparse autoencoder reconstructs X, its own target, so X must be dense; "
+                "pass X.toarray() (scipy.sparse input is for Network and the MLP estimators)"
+            )
         return batch.x
 
     def _terms(self, terms: SparseTerms) -> Terms:

@@ -32,7 +32,7 @@ def explain(
     y: Any = None,
     *,
     layers: Sequence[int] = DEFAULT_LAYERS,
-    activation: str | Activation = "sigmoid",
+    activation: str | Activation | Sequence[str | Activation] = "sigmoid",
     output_activation: str | Activation | None = None,
     cost: str | Cost = "squared_error",
     weight_decay: float = 0.0,
@@ -111,7 +111,7 @@ def explain(
         sections += _experiments.all_experiments(seed, net, numbers.x, numbers.y, threshold)
     config = {
         "layers": list(net.layer_sizes),
-        "activation": net.activation.name,
+        "activation": net.activation_label,
         "output_activation": net.output_activation.name,
         "cost": net.cost.name,
         "weight_decay": net.weight_decay,

@@ -80,7 +80,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help=f"hidden activation: {', '.join(ACTIVATIONS)} (default sigmoid)",
+        help=f"hidden activation: {', '.join(ACTIVATIONS)} (default sigmoid), "
+        "or one per hidden layer: relu,tanh",
     )
     p.add_argument(
         "--output",
@@ -155,7 +156,11 @@ def _explain_arguments(args: argparse.Namespace) -> dict[str, Any]:
     activations, costs = tuple(ACTIVATIONS), tuple(COSTS)
     return {
         "layers": _layers(args.layers),
-        "activation": check_choice("--activation", args.activation, activations),
+        "activation": [  # one name, or one per hidden layer: relu,tanh
+            check_choice("--activation", name, activations) for name in args.activation.split(",")
+        ]
+        if "," in args.activation
+        else check_choice("--activation", args.activation, activations),
         "output_activation": None
         if args.output is None
         else check_choice("--output", args.output, activations),

@@ -46,8 +46,11 @@ Other differences from scikit-learn, all deliberate:
   relative decrease) and also records ``loss_curve_`` and ``best_loss_`` per
   iteration; when the tolerance is met at iteration ``max_iter`` it does not
   warn, where scikit-learn does.
-- Sparse X is refused (TypeError): the network computes densely; call
-  ``.toarray()`` if it fits in memory.
+- Sparse X (CSR, CSC, COO) is taken as scikit-learn takes it, and more
+  frugally: only the first layer's products are sparse, nothing is densified.
+- Beyond scikit-learn's parameters: ``dropout`` (one rate, or one per hidden
+  layer; "sgd" and "adam") and ``activation`` as one name per hidden layer,
+  e.g. ``("relu", "tanh")``.
 - A non-finite J raises ``deltaprop.TrainingDiverged`` with θ put back to
   where the epoch began, instead of training on and failing at the end.
 - A mini-batch whose example weights are all 0 is skipped.

@@ -21,6 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._arrays import first_nonfinite
+from .._sparse import SPARSE_FORMATS
 from ..costs import COSTS
 from ..network import Network
 from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
@@ -37,7 +38,7 @@ class NetworkState:
     """A Network as plain data, for pickling (a Network holds its array module)."""
 
     layer_sizes: tuple[int, ...]
-    activation: str
+    activation: str | tuple[str, ...]
     output_activation: str
     cost: str
     weight_decay: float
@@ -50,7 +51,7 @@ class NetworkState:
         """Snapshot ``net`` (its θ copied)."""
         return cls(
             net.layer_sizes,
-            net.activation.name,
+            net.activation_name,
             net.output_activation.name,
             net.cost.name,
             net.weight_decay,
@@ -77,7 +78,7 @@ class NetworkState:
 def new_network(
     sizes: Sequence[int],
     *,
-    activation: str,
+    activation: str | tuple[str, ...],
     output_activation: str,
     cost: str,
     dtype: str,
@@ -103,10 +104,13 @@ def sklearn_init(net: Network, rs: np.random.RandomState) -> None:
     For each layer, W and b ~ U[−r, r] with r = √(c / (s_l + s_{l+1})), c = 2
     for a sigmoid hidden layer and 6 otherwise (Glorot & Bengio 2010); the
     biases are drawn too. The same ``random_state`` thus gives the same start
-    as scikit-learn's MLP.
+    as scikit-learn's MLP. With one activation per hidden layer, c is that of
+    the hidden layer the weights feed (the output layer's: the last hidden one's).
     """
-    factor = 2.0 if net.activation.name == "sigmoid" else 6.0
+    hidden = net.hidden_activations
     for k, (fan_in, fan_out) in enumerate(pairwise(net.layer_sizes)):
+        act = hidden[min(k, len(hidden) - 1)] if hidden else net.activation
+        factor = 2.0 if getattr(act, "name", "") == "sigmoid" else 6.0
         bound = math.sqrt(factor / (fan_in + fan_out))
         net.W[k][...] = rs.uniform(-bound, bound, (fan_in, fan_out)).T  # coefs_[k] is W[k]ᵀ
         net.b[k][...] = rs.uniform(-bound, bound, fan_out)
@@ -147,6 +151,7 @@ class BaseMLP(BaseEstimator):
         weight_decay: float | None = None,
         output_activation: str | None = None,
         cost: str | None = None,
+        dropout: float | Sequence[float] | None = None,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -175,6 +180,7 @@ class BaseMLP(BaseEstimator):
         self.weight_decay = weight_decay
         self.output_activation = output_activation
         self.cost = cost
+        self.dropout = dropout
 
     # --- what each estimator defines -------------------------------------------------
 
@@ -302,7 +308,9 @@ class BaseMLP(BaseEstimator):
     def _output(self, X: Any) -> np.ndarray:
         """h_{W,b}(x) for every row of X, in the network's dtype."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(
+            self, X, accept_sparse=SPARSE_FORMATS, reset=False, dtype=(np.float64, np.float32)
+        )
         return np.asarray(self.network_.predict(X))
 
     # --- pickling and model files -------------------------------------------------------------
@@ -353,7 +361,7 @@ class BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 

@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._sparse import SPARSE_FORMATS
 from ._base import BaseMLP
 from ._params import STOCHASTIC_SOLVERS, Settings
 
@@ -79,6 +80,17 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         sigmoid for two classes or multi-label targets.
       cost: "cross_entropy", "binary_cross_entropy" or "squared_error"; None:
         chosen from the targets as above.
+      dropout: the probability p of dropping each hidden unit at each training
+        step (inverted dropout, kept units scaled by 1/(1 − p)), one rate for
+        every hidden layer or one per hidden layer; None (default) or 0: off.
+        Masks are drawn from random_state; "sgd" and "adam" only. loss_curve_
+        then holds the thinned networks' loss; predictions, scores and the
+        validation score use the whole network.
+
+    ``activation`` may also be a tuple of one activation per hidden layer, e.g.
+    ``activation=("relu", "tanh")`` with ``hidden_layer_sizes=(64, 32)``. X may
+    be a scipy.sparse CSR, CSC or COO matrix or array: only the first layer's
+    products are sparse, and nothing is densified.
 
     Attributes:
       network_: the fitted deltaprop.Network; coefs_ and intercepts_ are views
@@ -135,6 +147,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         weight_decay: float | None = None,
         output_activation: str | None = None,
         cost: str | None = None,
+        dropout: float | Sequence[float] | None = None,
     ) -> None:
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -164,6 +177,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             weight_decay=weight_decay,
             output_activation=output_activation,
             cost=cost,
+            dropout=dropout,
         )
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
@@ -200,7 +214,13 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self, X: Any, y: Any, *, incremental: bool, reset: bool
     ) -> tuple[np.ndarray, np.ndarray, Any]:
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset
+            self,
+            X,
+            y,
+            accept_sparse=SPARSE_FORMATS,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
@@ -324,6 +344,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         weight_decay: float | None = None,
         output_activation: str | None = None,
         cost: str | None = None,
+        dropout: float | Sequence[float] | None = None,
     ) -> None:
         self.loss = loss
         super().__init__(
@@ -354,6 +375,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             weight_decay=weight_decay,
             output_activation=output_activation,
             cost=cost,
+            dropout=dropout,
         )
 
     def _settings(self) -> Settings:
@@ -383,6 +405,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             self,
             X,
             y,
+            accept_sparse=SPARSE_FORMATS,
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),

@@ -55,7 +55,7 @@ scikit-learn leaves in place: it sets only the gradient tolerance, to ``tol``.""
 class Part:
     """Examples as the network computes with them, and the targets as the user gave them."""
 
-    x: np.ndarray  # inputs, network dtype
+    x: Any  # inputs, network dtype: a numpy array or a scipy.sparse CSR matrix
     Y: np.ndarray  # encoded targets, (m, s_nl), network dtype
     y: Any  # targets as given (labels for a classifier), for scores
     w: np.ndarray | None  # example weights, network dtype
@@ -93,7 +93,7 @@ class SklearnObjective(NetworkObjective):
     def value(self, theta: Array, batch: Batch) -> Terms:
         net = self.net
         W, b = self._views(theta)
-        trace = backprop.forward(np, W, b, net.activations, batch.x)
+        trace = backprop.forward(np, W, b, net.activations, batch.x, batch.masks)
         data = backprop.data_term(np, net.cost, trace, batch.y, batch.w)
         decay = backprop.weight_decay(np, W, self.cfg.lam(batch.weight(np)))
         return Terms((float(data), float(decay)), trace.output)
@@ -204,6 +204,7 @@ def fit_stochastic(
         batch_size=batch_size(cfg, m),
         checkpoint_every=0,
         skip_empty=True,
+        dropout=cfg.dropout,
     )
     objective = SklearnObjective(net, cfg)
     est.n_iter_ = 0
@@ -211,7 +212,7 @@ def fit_stochastic(
         objective,
         train.batch,
         loop,
-        rng=np.random.default_rng(0),  # unused: the order comes from ``rs``
+        rng=dropout_rng(est, cfg, rs),  # the order comes from ``rs``
         net=net,
         callbacks=[
             lambda info: stochastic_callback(est, cfg, objective, val, m, incremental, info)
@@ -241,6 +242,17 @@ def fit_stochastic(
         run.close()
     if cfg.early_stopping:
         theta[...] = est._best_theta
+
+
+def dropout_rng(est: BaseMLP, cfg: Settings, rs: np.random.RandomState) -> np.random.Generator:
+    """The Generator of the fit's dropout masks, seeded from ``rs`` (only with dropout on).
+
+    The examples seen so far (``t_``) enter the seed, so that successive
+    ``partial_fit`` calls with an int random_state draw fresh masks.
+    """
+    if cfg.dropout is None:
+        return np.random.default_rng(0)  # unused: no masks, and the order comes from ``rs``
+    return np.random.default_rng([int(rs.randint(2**31 - 1)), int(est.t_)])
 
 
 def batch_size(cfg: Settings, m: int) -> int:

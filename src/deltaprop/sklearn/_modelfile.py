@@ -95,13 +95,19 @@ def read_estimator(path: str | os.PathLike[str], classes: Mapping[str, type[Base
         raise ModelFileError(f"{name}: the stored estimator is inconsistent: {exc}") from None
 
 
+ADDED_PARAMS = ("dropout",)
+"""Estimator parameters newer than the first model files: a file without one gets its default."""
+
+
 def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
     """The estimator from a file's record; long because it checks every field before use."""
     params, fitted = record["params"], record["fitted"]
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise ValueError("'params' and 'fitted' must be JSON objects")
     expected = set(cls._get_param_names())
-    if set(params) != expected:
+    # Files written before a parameter existed lack it: it takes its default.
+    missing = {name for name in ADDED_PARAMS if name not in params}
+    if set(params) | missing != expected:
         raise ValueError(
             f"parameters {sorted(set(params) ^ expected)} do not match {cls.__name__}'s"
         )
@@ -115,9 +121,9 @@ def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
             f"the network's layer sizes {list(sizes)} do not match n_features_in_="
             f"{n_features} and hidden_layer_sizes={list(cfg.hidden_layer_sizes)}"
         )
-    if net.activation.name != cfg.activation:
+    if net.activation_name != cfg.activation:
         raise ValueError(
-            f"the network's activation {net.activation.name!r} is not activation={est.activation!r}"
+            f"the network's activation {net.activation_name!r} is not activation={est.activation!r}"
         )
     if _int(fitted, "n_outputs_") != sizes[-1] or _int(fitted, "n_layers_") != len(sizes):
         raise ValueError("n_outputs_ and n_layers_ do not match the network")

@@ -19,6 +19,7 @@ from .._arrays import dtype_name
 from .._validate import check_count
 from ..activations import ACTIVATIONS
 from ..costs import COSTS
+from ..dropout import check_dropout
 
 SOLVERS = ("lbfgs", "sgd", "adam")
 STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -50,11 +51,13 @@ class Settings:
     """The checked hyper-parameters of one fit (names as scikit-learn's, values normalised).
 
     ``activation`` and ``output_activation`` hold deltaprop names ("sigmoid",
-    not "logistic"); ``dtype`` holds "float32", "float64" or None (follow X).
+    not "logistic"); ``activation`` is a tuple of one per hidden layer for a mix.
+    ``dtype`` holds "float32", "float64" or None (follow X). ``dropout`` holds
+    one rate per hidden layer, or None.
     """
 
     hidden_layer_sizes: tuple[int, ...]
-    activation: str
+    activation: str | tuple[str, ...]
     solver: str
     alpha: float
     weight_decay: float | None
@@ -79,6 +82,7 @@ class Settings:
     dtype: str | None
     output_activation: str | None
     cost: str | None
+    dropout: tuple[float, ...] | None = None
 
     @property
     def stochastic(self) -> bool:
@@ -109,9 +113,10 @@ def settings(params: Mapping[str, Any]) -> Settings:
     n_iter_no_change = p["n_iter_no_change"]
     if not (isinstance(n_iter_no_change, float) and n_iter_no_change == math.inf):
         n_iter_no_change = check_count("n_iter_no_change", n_iter_no_change)
+    hidden = _hidden(p["hidden_layer_sizes"])
     return Settings(
-        hidden_layer_sizes=_hidden(p["hidden_layer_sizes"]),
-        activation=_choice("activation", p["activation"], HIDDEN_ACTIVATIONS),
+        hidden_layer_sizes=hidden,
+        activation=_activation(p["activation"], len(hidden)),
         solver=_choice("solver", p["solver"], {s: s for s in SOLVERS}),
         alpha=DEFAULT_ALPHA if alpha is None else _real("alpha", alpha, low=0.0),
         weight_decay=None if weight_decay is None else _real("weight_decay", weight_decay, 0.0),
@@ -140,7 +145,35 @@ def settings(params: Mapping[str, Any]) -> Settings:
         if p["output_activation"] is None
         else _choice("output_activation", p["output_activation"], OUTPUT_ACTIVATIONS),
         cost=None if p["cost"] is None else _choice("cost", p["cost"], {c: c for c in COSTS}),
+        dropout=_dropout(p.get("dropout"), len(hidden), p["solver"]),
     )
+
+
+def _activation(value: Any, n_hidden: int) -> str | tuple[str, ...]:
+    """One hidden activation, or one per hidden layer (all alike: that one), as deltaprop names."""
+    if isinstance(value, str):
+        return _choice("activation", value, HIDDEN_ACTIVATIONS)
+    if not isinstance(value, tuple | list):
+        raise ValueError(
+            f"activation: expected a name such as 'relu', or one per hidden layer, got {value!r}"
+        )
+    if len(value) != n_hidden:
+        raise ValueError(
+            f"activation: {len(value)} activation(s) for {n_hidden} hidden layer(s) "
+            "(hidden_layer_sizes); give one per hidden layer, or a single name"
+        )
+    names = tuple(_choice(f"activation[{i}]", v, HIDDEN_ACTIVATIONS) for i, v in enumerate(value))
+    return names[0] if names and len(set(names)) == 1 else names
+
+
+def _dropout(value: Any, n_hidden: int, solver: Any) -> tuple[float, ...] | None:
+    rates = check_dropout(value, n_hidden)
+    if rates is not None and solver == "lbfgs":
+        raise ValueError(
+            "dropout: solver='lbfgs' needs the same loss at every evaluation, and dropout "
+            "draws new masks each step; use solver='adam' or 'sgd'"
+        )
+    return rates
 
 
 def _hidden(value: Any) -> tuple[int, ...]:

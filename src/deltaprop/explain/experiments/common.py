@@ -20,7 +20,7 @@ def describe(net: Network) -> str:
     >>> describe(Network([2, 4, 1], activation="tanh"))
     'a 2-4-1 network with tanh hidden units and a sigmoid output'
     """
-    hidden, out = net.activation.name, net.output_activation.name
+    hidden, out = net.activation_label, net.output_activation.name
     shape = "-".join(map(str, net.layer_sizes))
     an_out = ("an " if out[0] in "aeiou" else "a ") + out
     if net.n_layers == 2:

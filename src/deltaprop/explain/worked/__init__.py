@@ -37,7 +37,7 @@ def figure(n: WorkedNumbers) -> NetworkFigure:
         weight_grads=tuple(
             tuple(tuple(float(v) for v in row) for row in g) for g in n.weight_grads
         ),
-        activation=n.net.activation.name,
+        activation=n.net.activation_label,
         output_activation=n.net.output_activation.name,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...activations import Activation
 from ..records import Block, Cell, NetworkFigure, Section, Table
 from ..trace import WorkedNumbers
 from .parts import prose, sub, sup
@@ -27,6 +28,12 @@ def activation_sentence(n: WorkedNumbers) -> str:
     text_out = DESCRIPTIONS.get(out.name, f"the custom activation {out.name!r}")
     if n.net.n_layers == 2:
         return f"The output layer uses f = {text_out}."
+    if not isinstance(hidden, Activation):  # one per hidden layer
+        per_layer = "; ".join(
+            f"layer {l} uses f = " + DESCRIPTIONS.get(act.name, f"the custom {act.name!r}")
+            for l, act in enumerate(hidden, start=2)
+        )
+        return f"Hidden {per_layer}; the output layer uses {text_out}."
     text_hidden = DESCRIPTIONS.get(hidden.name, f"the custom activation {hidden.name!r}")
     if hidden == out:
         return f"Every layer uses f = {text_hidden}."
