@@ -82,13 +82,18 @@ def new_session(srv: Playground, **params: Any) -> tuple[str, dict[str, Any]]:
     return answer["session"], answer
 
 
-def library_run(optimizer: str = "sgd", lr: float = 0.03, hidden: tuple[int, ...] = (4, 2)):
+def library_run(
+    optimizer: str = "sgd",
+    lr: float = 0.03,
+    hidden: tuple[int, ...] = (4, 2),
+    activation: str | tuple[str, ...] = "tanh",
+):
     """The default settings rebuilt with the library alone: data, split, network."""
     points, target = pg_data.generate("circle", N_POINTS, 0, 0)
     tr, te = pg_data.split(N_POINTS, 50, 0)
     X = pg_data.features(points, ("x1", "x2"))
     Y = target[:, None]
-    net = Network([2, *hidden, 1], activation="tanh", output_activation="sigmoid", seed=0)
+    net = Network([2, *hidden, 1], activation=activation, output_activation="sigmoid", seed=0)
     return net, X[tr], Y[tr], X[te], Y[te]
 
 
@@ -263,6 +268,20 @@ def test_the_step_through_is_backprops_delta_for_the_example(server: Playground)
     order = [s["section"] for s in walk["steps"]]
     assert order.index("output-delta") > max(i for i, s in enumerate(order) if s == "forward")
     assert walk["x"] == X[2].tolist()
+
+
+def test_an_activation_per_hidden_layer_is_the_librarys(server: Playground) -> None:
+    key, _ = new_session(server, activation="relu,tanh")
+    _, walk = call(server, "GET", f"/api/walk?session={key}&example=3")
+    net, X, Y, _, _ = library_run(activation=("relu", "tanh"))
+    assert net.activation_label == "relu, tanh"
+    trace = backprop.forward(np, net.W, net.b, net.activations, X[2:3])
+    out = backprop.output_delta(np, net.cost, net.activations[-1], trace, Y[2:3])
+    delta = backprop.backward(np, net.W, net.activations, trace, out)
+    shown = [s for s in walk["steps"] if s["symbol"] == "delta"]
+    assert len(shown) == 4 + 2 + 1
+    for s in shown:
+        assert s["value"] == pytest.approx(delta[s["layer"] - 1][0, s["unit"] - 1], rel=1e-12)
 
 
 def test_editing_a_weight_changes_J_as_the_library_says(server: Playground) -> None:

@@ -41,7 +41,7 @@ from .config import (
     parse,
 )
 from .datasets import DATASETS, FEATURE_LABELS, REGRESSION
-from .session import PER_LAYER_ACTIVATIONS, Run, Sessions
+from .session import Run, Sessions
 from .steps import section_json
 from .uploads import MAX_UPLOAD_BYTES, choose, read_upload
 
@@ -143,7 +143,7 @@ class Playground(ThreadingHTTPServer):
             "costs": list(COST_CHOICES),
             "max_layers": MAX_HIDDEN_LAYERS,
             "max_units": MAX_UNITS,
-            "per_layer_activations": PER_LAYER_ACTIVATIONS,
+            "per_layer_activations": True,  # a menu per hidden layer
             "experiments": list(experiments.EXPERIMENTS),
             "max_upload_bytes": MAX_UPLOAD_BYTES,
         }

@@ -16,7 +16,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -39,22 +38,10 @@ MAX_CURVE = 400
 """Points kept on each loss curve; beyond it every other point is dropped."""
 
 
-def _per_layer_activations() -> bool:
-    """Whether this deltaprop's ``Network`` takes one activation per hidden layer."""
-    try:
-        Network([1, 1, 1, 1], activation=("tanh", "relu"))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-PER_LAYER_ACTIVATIONS = _per_layer_activations()
-
-
 def hidden_activation(config: Config) -> Any:
-    """What ``Network(activation=…)`` is given: one per hidden layer where the core takes it."""
+    """What ``Network(activation=…)`` is given: one name, or one per hidden layer for a mix."""
     acts = config.activation
-    return acts if PER_LAYER_ACTIVATIONS and len(set(acts)) > 1 else acts[0] if acts else "tanh"
+    return acts if len(set(acts)) > 1 else acts[0] if acts else "tanh"
 
 
 class Upload:
@@ -94,9 +81,6 @@ class Run:
 
     def configure(self, config: Config) -> None:
         """Build data, network and trainer from ``config``: a fresh start (Reset)."""
-        if not PER_LAYER_ACTIVATIONS:
-            one = config.activation[0] if config.activation else "tanh"
-            config = replace(config, activation=(one,) * max(1, len(config.hidden)))
         if config.dataset == "csv":
             if self.upload is None:
                 raise ValueError("dataset: 'csv' needs an uploaded CSV file first")
