@@ -256,7 +256,7 @@ class Trainer:
                 continue
             terms = self._evaluate(batch, theta)
             parts = terms.parts
-            if not math.isfinite(sum(parts)):
+            if cfg.diverge and not math.isfinite(sum(parts)):
                 # J was finite where this epoch started, unless it failed at the epoch's
                 # first step: then go back to where the previous one started.
                 first_step = self.step == start.step and self._previous is not None
@@ -280,7 +280,7 @@ class Trainer:
                 break
             if end < m:
                 yield
-        if not bool(xp.all(xp.isfinite(theta))):
+        if cfg.diverge and not bool(xp.all(xp.isfinite(theta))):
             raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
         if cfg.skip_empty and self.step > start.step:
             end = m

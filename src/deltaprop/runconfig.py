@@ -44,3 +44,6 @@ class LoopConfig:
     tol: float | None = None
     describe: Mapping[str, Any] | None = None
     skip_empty: bool = False  # scikit-learn skips a batch whose weights sum to 0
+    # False: a non-finite J or θ does not end the run (scikit-learn trains on; its
+    # estimators check θ afterwards); True raises TrainingDiverged (step-based runs).
+    diverge: bool = True

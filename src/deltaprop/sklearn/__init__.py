@@ -53,8 +53,8 @@ Other differences from scikit-learn, all deliberate:
 - A mini-batch whose example weights are all 0 is skipped.
 - ``alpha`` defaults to None (meaning scikit-learn's 0.0001), so that giving
   both alpha and weight_decay can be told from leaving alpha alone.
-- MLPRegressor: ``loss="poisson"`` is not available; ``partial_fit`` exists
-  for the stochastic solvers only, as for the classifier.
+- MLPRegressor: ``partial_fit`` exists for the stochastic solvers only, as
+  for the classifier.
 
 References: scikit-learn's ``neural_network/_multilayer_perceptron.py`` (1.9);
 Glorot & Bengio 2010 (initialisation); Kingma & Ba 2014 (Adam).

@@ -79,6 +79,7 @@ class Settings:
     dtype: str | None
     output_activation: str | None
     cost: str | None
+    early_stopping_metric: str = "score"  # or "loss": the validation J decides
 
     @property
     def stochastic(self) -> bool:
@@ -140,6 +141,9 @@ def settings(params: Mapping[str, Any]) -> Settings:
         if p["output_activation"] is None
         else _choice("output_activation", p["output_activation"], OUTPUT_ACTIVATIONS),
         cost=None if p["cost"] is None else _choice("cost", p["cost"], {c: c for c in COSTS}),
+        early_stopping_metric=_choice(
+            "early_stopping_metric", p["early_stopping_metric"], {"score": "score", "loss": "loss"}
+        ),
     )
 
 
