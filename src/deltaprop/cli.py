@@ -156,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="stop after N epochs without a better validation loss (0: off)",
     )
+    t.add_argument(
+        "--class-weight",
+        metavar="balanced",
+        help="balanced: weight each training example by n / (n_classes · its class's count)",
+    )
     t.add_argument("--seed", type=int, help="seed for initialisation, splits and shuffles")
     t.add_argument(
         "--no-standardize",
