@@ -210,3 +210,41 @@ def test_a_callback_that_returns_true_stops_cleanly(solver):
     assert seen == [1, 2, 3] and est.n_iter_ == 3 and len(est.loss_curve_) == 3
     with pytest.raises(TypeError, match=r"callbacks\[0\]"):
         est.fit(X, y, callbacks=["stop"])
+
+
+@pytest.mark.skipif(
+    not hasattr(MLPClassifier(), "set_callbacks"), reason="scikit-learn < 1.9: no sklearn.callback"
+)
+@pytest.mark.parametrize("solver", ["sgd", "lbfgs"])
+def test_scikit_learns_fit_callback_sees_each_epoch_and_can_stop(solver):
+    X, y = iris()
+
+    class StopAtThree:
+        def __init__(self):
+            self.events, self.scores = [], []
+
+        def setup(self, estimator, context):
+            self.events.append("setup")
+
+        def teardown(self, estimator, context):
+            self.events.append("teardown")
+
+        def on_fit_task_begin(self, estimator, context, *, X=None, y=None):
+            self.events.append(f"begin {context.task_name}")
+
+        def on_fit_task_end(self, estimator, context, *, X=None, y=None, fitted_estimator=None):
+            self.events.append(f"end {context.task_name}")
+            if context.task_name == "epoch" and fitted_estimator is not None:
+                self.scores.append(fitted_estimator.score(X, y))
+                return len(self.scores) == 3
+            return False
+
+    callback = StopAtThree()
+    est = MLPClassifier((5,), solver=solver, random_state=0).set_callbacks(callback)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, y)
+    assert est.n_iter_ == 3 and len(callback.scores) == 3
+    assert callback.scores[-1] == est.score(X, y)  # the fitted copy is the epoch's network
+    epochs = ["begin epoch", "end epoch"] * 4  # the fourth begun, ended empty after the stop
+    assert callback.events == ["setup", "begin fit", *epochs, "end fit", "teardown"]

@@ -26,6 +26,7 @@ from ..history import Callback
 from ..network import Network
 from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
 from ._params import Settings, settings
+from ._skcallbacks import MIXINS, EpochTasks, callback_management_context, has_sklearn_callbacks
 
 SKLEARN_NAMES = {"sigmoid": "logistic"}
 """deltaprop activation names that scikit-learn spells differently (``out_activation_``)."""
@@ -113,7 +114,7 @@ def sklearn_init(net: Network, rs: np.random.RandomState) -> None:
         net.b[k][...] = rs.uniform(-bound, bound, fan_out)
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
     """Shared machinery of MLPClassifier and MLPRegressor; not for direct use."""
 
     _regression = False
@@ -278,6 +279,26 @@ class BaseMLP(BaseEstimator):
         data = Part(x, Yn, y, None if w is None else net.from_host(w))
         # J's weight decay on the whole of these data, as L-BFGS minimises it.
         net.weight_decay = cfg.lam(data.weight_sum)
+        if not has_sklearn_callbacks(self):
+            self._solve(cfg, data, rs, incremental, hooks)
+            return self
+        with callback_management_context(self):  # scikit-learn's set_callbacks
+            meta = None if w is None else {"sample_weight": w}
+            tasks = EpochTasks(self, X, y, meta, lambda: {"network_": NetworkState.of(net).build()})
+            try:
+                self._solve(cfg, data, rs, incremental, [*hooks, tasks])
+            finally:
+                tasks.finish()
+        return self
+
+    def _solve(
+        self,
+        cfg: Settings,
+        data: Part,
+        rs: np.random.RandomState,
+        incremental: bool,
+        hooks: Sequence[Callback],
+    ) -> None:
         # Overflow shows up as a non-finite J or θ, which the fit reports (scikit-learn's
         # ValueError, or a ConvergenceWarning for L-BFGS); numpy's warnings would repeat it.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -285,7 +306,6 @@ class BaseMLP(BaseEstimator):
                 fit_stochastic(self, cfg, data, rs, incremental, hooks)
             else:
                 fit_lbfgs(self, cfg, data, hooks)
-        return self
 
     def _initialize(
         self, cfg: Settings, sizes: tuple[int, ...], dtype: str, rs: np.random.RandomState
