@@ -15,7 +15,8 @@ Per epoch the loop records J's parts (the mean over the epoch's batches, at the
 validation figures at the θ the epoch ended with, the learning rate and the
 time; then early stopping, the callbacks and the checkpoint. J becoming
 non-finite ends the run with ``TrainingDiverged`` and θ put back to the last
-finite state; Ctrl-C with ``TrainingInterrupted`` and θ at the last completed
+finite state (a step-based run configured with ``diverge=False`` trains on, as
+scikit-learn does); Ctrl-C with ``TrainingInterrupted`` and θ at the last completed
 epoch (checkpointed when asked).
 """
 
