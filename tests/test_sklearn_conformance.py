@@ -52,8 +52,8 @@ _mlp = load_with_deltaprop()
 PRIVATE = "reads scikit-learn's private internals, which a drop-in need not have: "
 SPARSE = "sparse input: lands with the core branch"
 XFAIL = {
-    "test_fit": PRIVATE
-    + "it sets coefs_ on an unfitted estimator and calls _fit(..., incremental)",
+    "test_fit": PRIVATE + "it builds a fitted state by hand (coefs_ set on an unfitted "
+    "estimator, _coef_grads, _intercept_grads) and then calls partial_fit",
     "test_gradient": PRIVATE + "it calls _loss_grad_lbfgs and _unpack",
     "test_learning_rate_warmstart": PRIVATE + "it reads _optimizer.learning_rate",
     "test_adaptive_learning_rate": PRIVATE + "it reads _optimizer.learning_rate",

@@ -183,8 +183,15 @@ def test_early_stopping_on_the_validation_loss_restores_the_best_parameters():
         max_iter=300,
         random_state=0,
     )
-    est.fit(X, y / 100, callbacks=[lambda info: thetas.append(info.net.params.copy())])
+    seen = []
+
+    def keep(info):
+        thetas.append(info.net.params.copy())
+        seen.append(info.history.val_loss[-1])  # the callbacks see the validation J too
+
+    est.fit(X, y / 100, callbacks=[keep])
     curve = np.array(est.val_loss_curve_)
+    np.testing.assert_array_equal(seen, curve)
     best = int(np.argmin(curve))
     assert len(curve) == est.n_iter_ == best + 5 + 2  # best, then n_iter_no_change + 1 more
     assert est.best_val_loss_ == curve[best]

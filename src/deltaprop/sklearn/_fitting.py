@@ -40,7 +40,7 @@ from sklearn.utils import shuffle
 
 from .. import backprop
 from .._arrays import Array, Namespace
-from ..history import Callback, EpochEnd, TrainingDiverged, TrainingInterrupted
+from ..history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from ..loop import Trainer
 from ..network import Network
 from ..objective import Batch, NetworkObjective, Terms, float64_copy
@@ -296,7 +296,7 @@ def stochastic_callback(
     est.loss_curve_.append(est.loss_)
     if cfg.verbose:
         print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-    update_no_improvement_count(est, cfg, objective, val)
+    update_no_improvement_count(est, cfg, objective, val, info.history)
     if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
         solver.learning_rate = cfg.learning_rate_init / (est.t_ + 1) ** cfg.power_t
     if val is None and not np.all(np.isfinite(est.network_.params)):
@@ -343,7 +343,11 @@ def split(est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState) ->
 
 
 def update_no_improvement_count(
-    est: BaseMLP, cfg: Settings, objective: SklearnObjective, val: Part | None
+    est: BaseMLP,
+    cfg: Settings,
+    objective: SklearnObjective,
+    val: Part | None,
+    history: History | None = None,
 ) -> None:
     """The plateau count of the training loss or, with early stopping, of the validation
     score (or loss, with ``early_stopping_metric="loss"``); the best θ kept by the same."""
@@ -365,6 +369,8 @@ def update_no_improvement_count(
     assert est.validation_scores_ is not None and est.val_loss_curve_ is not None
     est.validation_scores_.append(score)
     est.val_loss_curve_.append(loss)
+    if history is not None:  # what the user's callbacks see of the epoch
+        history.val_loss[-1] = loss
     if cfg.verbose:
         print(f"Validation score: {score:f}")
     best_score, best_loss = est.best_validation_score_, est.best_val_loss_
