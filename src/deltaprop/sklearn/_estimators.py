@@ -317,7 +317,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     theirs in the data term, identical for one output.
 
     Parameters: ``loss`` ("squared_error" or "poisson"), then those of
-    :class:`MLPClassifier`, where ``cost`` defaults to the loss and
+    :class:`MLPClassifier` but ``class_weight``, where ``cost`` defaults to the loss and
     ``output_activation`` to "identity" ("exp" for "poisson").
 
     Attributes: as :class:`MLPClassifier`'s, without ``classes_``;
