@@ -369,3 +369,48 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
     assert saved.layer_sizes == (2, 32, 32, 2)
     assert state["epoch"] >= 1
     assert not (tmp_path / "s.safetensors").exists()
+
+
+# --- class weights ---------------------------------------------------------------------------
+
+
+def test_class_weight_balanced_weights_the_training_examples(tmp_path, capsys):
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    from deltaprop import app, runs
+
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.zeros(60, int), np.ones(15, int), np.full(15, 2)]
+    X = rng.normal(size=(90, 3)) + 1.5 * np.eye(3)[labels]
+    names = np.array(["cat", "dog", "eel"])[labels]
+    rows = [f"{a:.5f},{b:.5f},{c:.5f},{n}" for (a, b, c), n in zip(X, names)]
+    data = write_csv(tmp_path / "few_eels.csv", "a,b,c,animal", rows)
+    settings = app.resolve_settings(
+        str(data), None, {"target": "animal", "class_weight": "balanced"}
+    )
+    prepared = runs.prepare(str(data), settings)
+    y = np.argmax(prepared.Y_train, axis=1)
+    np.testing.assert_allclose(
+        runs.balanced_weights(prepared), compute_sample_weight("balanced", y), rtol=1e-15
+    )
+    params = {}
+    for flags in ([], ["--class-weight", "balanced"]):
+        model = tmp_path / f"m{len(flags)}.safetensors"
+        argv = ["train", data, "--target", "animal", "--hidden", "4", "--epochs", "5"]
+        code, _, err = run([*argv, *flags, "-q", "-o", model], capsys)
+        assert code == 0, err
+        meta = dp.load_metadata(model)["extra"]
+        assert meta["settings"]["class_weight"] == (flags[1] if flags else None)
+        params[len(flags)] = dp.load(model).params
+    assert not np.allclose(params[0], params[2])
+    code, _, err = run(["train", data, "--target", "animal", "--class-weight", "inverse"], capsys)
+    assert code == 2 and "--class-weight: unknown class weight 'inverse'" in error_line(err)
+
+
+def test_class_weight_on_a_regression_is_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(40, 2))
+    np.savez(tmp_path / "reg.npz", X=X, y=X[:, :1])
+    code, _, err = run(["train", tmp_path / "reg.npz", "--class-weight", "balanced"], capsys)
+    assert code == 2
+    assert "--class-weight balanced: applies to classification" in error_line(err)

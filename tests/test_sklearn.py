@@ -468,7 +468,9 @@ def test_get_params_set_params_round_trip():
         (lambda: MLPClassifier(batch_size=0), "batch_size"),
         (lambda: MLPClassifier(max_iter=0), "max_iter"),
         (lambda: MLPClassifier(random_state="seed"), "random_state: 'seed' cannot be used"),
-        (lambda: MLPRegressor(loss="poisson"), "loss: 'poisson'"),
+        (lambda: MLPRegressor(loss="huber"), "loss: unknown loss 'huber'"),
+        (lambda: MLPClassifier(early_stopping_metric="r2"), "early_stopping_metric"),
+        (lambda: MLPClassifier(class_weight="auto"), "class_weight must be"),
     ],
 )
 def test_parameter_errors_name_the_argument(make, match):
@@ -541,14 +543,15 @@ def test_prints_only_when_verbose(capsys):
     assert capsys.readouterr().out.startswith("Iteration 1, loss = ")
 
 
-def test_divergence_restores_finite_parameters():
+def test_divergence_raises_scikit_learns_value_error():
+    # scikit-learn's rule, not train's TrainingDiverged: the fit that leaves θ
+    # non-finite raises ValueError with scikit-learn's message.
     X, y = diabetes()
     est = MLPRegressor(
         hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e6, random_state=0
     )
-    with pytest.raises(dp.TrainingDiverged, match="learning_rate_init"):
+    with pytest.raises(ValueError, match="Solver produced non-finite parameter weights"):
         est.fit(X, y * 1e10)
-    assert np.all(np.isfinite(est.network_.params))
 
 
 # --- pickling and model files ----------------------------------------------------------------
@@ -639,6 +642,22 @@ def test_model_file_errors(tmp_path):
         dps.load(bad)
     with pytest.raises(dp.ModelFileError, match="no such file"):
         dps.load(tmp_path / "missing.safetensors")
+
+
+def test_an_estimator_file_from_before_the_newer_parameters_loads(tmp_path):
+    from deltaprop.sklearn._modelfile import ADDED_PARAMS
+
+    for i, (est, X) in enumerate(_fitted_examples()[:3]):
+        record = estimator_metadata(est)
+        params = record["sklearn"]["params"]
+        for name in ADDED_PARAMS:
+            params.pop(name, None)  # a file written before these parameters existed
+        old = tmp_path / f"old{i}.safetensors"
+        est.network_.save(old, metadata=record)
+        loaded = dps.load(old)
+        _same_estimator(est, loaded, X)
+        fresh = type(est)().get_params()
+        assert all(loaded.get_params()[n] == fresh[n] for n in ADDED_PARAMS if n in fresh)
 
 
 def test_pandas_feature_names(tmp_path):

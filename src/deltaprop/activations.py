@@ -80,6 +80,14 @@ def _identity_prime(xp: Namespace, z: Array, a: Array) -> Array:
     return xp.ones_like(z)
 
 
+def _exp(xp: Namespace, z: Array) -> Array:
+    return xp.exp(z)
+
+
+def _exp_prime(xp: Namespace, z: Array, a: Array) -> Array:
+    return a  # (e^z)′ = e^z
+
+
 def _softmax(xp: Namespace, z: Array) -> Array:
     # a_i = e^(z_i) / Σ_k e^(z_k), shifted by max_k z_k so that no exp overflows.
     e = xp.exp(z - xp.max(z, axis=1, keepdims=True))
@@ -124,10 +132,11 @@ relu = Activation("relu", _relu, _relu_prime)
 leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_prime)
 softplus = Activation("softplus", _softplus, _softplus_prime)
 identity = Activation("identity", _identity, _identity_prime)
+exp = Activation("exp", _exp, _exp_prime)  # the log link's inverse: the Poisson cost's output
 softmax = Activation("softmax", _softmax, _softmax_prime, elementwise=False)
 
 ACTIVATIONS: dict[str, Activation] = {
-    act.name: act for act in (sigmoid, tanh, relu, leaky_relu, softplus, identity, softmax)
+    act.name: act for act in (sigmoid, tanh, relu, leaky_relu, softplus, identity, exp, softmax)
 }
 
 

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "val_size": 0.2,
     "test_size": None,  # 0.2 where the dataset has no official test split
     "early_stopping": 10,
+    "class_weight": None,  # "balanced": examples weighted n / (n_classes · n_class)
     "seed": 0,
     "target": None,
     "labels": None,
@@ -134,6 +135,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "val_size": (float, int),
     "test_size": (float, int),
     "early_stopping": (int,),
+    "class_weight": (str,),
     "seed": (int,),
     "target": (str, int),
     "labels": (str,),
@@ -293,6 +295,7 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
         ("dtype", ("float32", "float64")),
         ("task", TASKS),
         ("missing", MISSING_POLICIES),
+        ("class_weight", ("balanced",)),
     ):
         if settings[key] is not None:
             check_choice(origin[key], settings[key], choices, key.replace("_", " "))

@@ -166,6 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="drop each hidden unit with probability P while training (inverted dropout): "
         "one rate, or one per hidden layer such as 0.2,0.1 (default: off)",
     )
+    t.add_argument(
+        "--class-weight",
+        metavar="balanced",
+        help="balanced: weight each training example by n / (n_classes · its class's count)",
+    )
     t.add_argument("--seed", type=int, help="seed for initialisation, splits and shuffles")
     t.add_argument(
         "--no-standardize",

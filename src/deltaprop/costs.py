@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._arrays import Array, Namespace
-from .activations import Activation, sigmoid, softmax
+from .activations import Activation, exp, sigmoid, softmax
 
 
 @dataclass(frozen=True)
@@ -150,6 +150,47 @@ class BinaryCrossEntropy(Cost):
         _check_unit_interval(self.name, y)
 
 
+class PoissonDeviance(Cost):
+    """J(W,b; x,y) = Σ_k [y_k log(y_k / a_k) − y_k + a_k] with a = e^z: half the Poisson deviance.
+
+    scikit-learn's ``loss="poisson"``: the mean a_k = e^(z_k) of a Poisson count y_k
+    through the log link, so log a_k = z_k and the data term is
+    Σ_k [y_k log y_k − y_k z_k + e^(z_k) − y_k] (y log y = 0 at y = 0). Its minimum
+    over a is 0, at a = y. Since ∂a_k/∂z_k = a_k cancels the 1/a_k of
+    ∂J/∂a_k = 1 − y_k/a_k, δ⁽ⁿˡ⁾ = a − y.
+    """
+
+    def loss_rows(self, xp: Namespace, z: Array, a: Array, y: Array) -> Array:
+        return xp.sum(_xlogx(xp, y) - y * z + xp.exp(z) - y, axis=1)
+
+    def output_delta(self, xp: Namespace, act: Activation, z: Array, a: Array, y: Array) -> Array:
+        return a - y
+
+    def output_terms(
+        self, xp: Namespace, act: Activation, z: Array, y: Array
+    ) -> tuple[Array, Array, Array]:
+        """e^z, the loss and δ⁽ⁿˡ⁾ = a − y from one exponential."""
+        if type(self) is not PoissonDeviance or act is not exp:  # else compose the parts
+            return super().output_terms(xp, act, z, y)
+        a = xp.exp(z)
+        rows = xp.sum(_xlogx(xp, y) - y * z + a - y, axis=1)
+        return a, xp.sum(rows), a - y  # summed as loss_sum sums
+
+    def check_targets(self, y: np.ndarray) -> None:
+        negative = np.argwhere(y < 0)
+        if negative.size:
+            r, c = negative[0]
+            raise ValueError(
+                f"Y[{r}, {c}] is {y[r, c]:g}; poisson needs targets ≥ 0 (counts or rates)"
+            )
+
+
+def _xlogx(xp: Namespace, y: Array) -> Array:
+    """y log y elementwise, 0 where y = 0 (its limit)."""
+    positive = y > 0
+    return xp.where(positive, y * xp.log(xp.where(positive, y, xp.ones_like(y))), 0.0)
+
+
 def _check_unit_interval(cost: str, y: np.ndarray) -> None:
     outside = np.argwhere((y < 0) | (y > 1))
     if outside.size:
@@ -162,8 +203,11 @@ def _check_unit_interval(cost: str, y: np.ndarray) -> None:
 squared_error = SquaredError("squared_error")
 cross_entropy = CrossEntropy("cross_entropy", output_activation="softmax")
 binary_cross_entropy = BinaryCrossEntropy("binary_cross_entropy", output_activation="sigmoid")
+poisson = PoissonDeviance("poisson", output_activation="exp")
 
-COSTS: dict[str, Cost] = {c.name: c for c in (squared_error, cross_entropy, binary_cross_entropy)}
+COSTS: dict[str, Cost] = {
+    c.name: c for c in (squared_error, cross_entropy, binary_cross_entropy, poisson)
+}
 
 
 def get_cost(value: str | Cost) -> Cost:

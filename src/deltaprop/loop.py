@@ -17,8 +17,9 @@ time; then early stopping, the callbacks and the checkpoint. With dropout, each
 step's batch carries masks drawn from the run's generator after the epoch's
 shuffle (``deltaprop.dropout``), so the generator's state in a checkpoint
 resumes them too. J becoming non-finite ends the run with ``TrainingDiverged``
-and θ put back to the last finite state; Ctrl-C with ``TrainingInterrupted`` and
-θ at the last completed epoch (checkpointed when asked).
+and θ put back to the last finite state (a step-based run configured with
+``diverge=False`` trains on, as scikit-learn does); Ctrl-C with
+``TrainingInterrupted`` and θ at the last completed epoch (checkpointed when asked).
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ class Trainer:
                 continue
             terms = self._evaluate(batch, theta)
             parts = terms.parts
-            if not math.isfinite(sum(parts)):
+            if cfg.diverge and not math.isfinite(sum(parts)):
                 # J was finite where this epoch started, unless it failed at the epoch's
                 # first step: then go back to where the previous one started.
                 first_step = self.step == start.step and self._previous is not None
@@ -284,7 +285,7 @@ class Trainer:
                 break
             if end < m:
                 yield
-        if not bool(xp.all(xp.isfinite(theta))):
+        if cfg.diverge and not bool(xp.all(xp.isfinite(theta))):
             raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
         if cfg.skip_empty and self.step > start.step:
             end = m

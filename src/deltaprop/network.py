@@ -142,9 +142,10 @@ class Network:
       activation: f of the hidden layers (default "sigmoid", the seed's), or a
         sequence of one per hidden layer, e.g. ("relu", "tanh").
       output_activation: f of the output layer; by default what the cost needs
-        ("softmax" for cross_entropy, "sigmoid" for binary_cross_entropy) and
-        "sigmoid" for squared_error, as in the seed.
-      cost: "squared_error" (½‖h(x) − y‖²), "cross_entropy" or "binary_cross_entropy".
+        ("softmax" for cross_entropy, "sigmoid" for binary_cross_entropy, "exp"
+        for poisson) and "sigmoid" for squared_error, as in the seed.
+      cost: "squared_error" (½‖h(x) − y‖²), "cross_entropy", "binary_cross_entropy"
+        or "poisson" (half the Poisson deviance, for counts).
       weight_decay: λ ≥ 0.
       init: "ufldl", "glorot" or "he"; by default by activation (see default_init).
       dtype: float32 or float64; data and gradients keep it.

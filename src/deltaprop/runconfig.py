@@ -46,3 +46,6 @@ class LoopConfig:
     describe: Mapping[str, Any] | None = None
     skip_empty: bool = False  # scikit-learn skips a batch whose weights sum to 0
     dropout: tuple[float, ...] | None = None
+    # False: a non-finite J or θ does not end the run (scikit-learn trains on; its
+    # estimators check θ afterwards); True raises TrainingDiverged (step-based runs).
+    diverge: bool = True

@@ -111,6 +111,9 @@ def run_training(
     from .training import train
 
     has_val = len(prepared.X_val) > 0
+    weights = None
+    if settings.get("class_weight") == "balanced":
+        weights = balanced_weights(prepared, options.get("comm"))
     return train(
         net,
         prepared.X_train,
@@ -125,8 +128,29 @@ def run_training(
         seed=settings["seed"],
         checkpoint_every=settings["checkpoint_every"],
         dropout=settings["dropout"],
+        sample_weight=weights,
         **options,
     )
+
+
+def balanced_weights(prepared: Prepared, comm: Any = None) -> np.ndarray:
+    """wᵢ = n / (k · n_c) for an example of class c: scikit-learn's "balanced" class weights.
+
+    n is the number of training examples, k the number of classes present, n_c
+    those of class c (counted over every MPI rank's rows when ``comm`` is given).
+    """
+    if prepared.task != CLASSIFICATION:
+        raise ValueError(
+            f"--class-weight balanced: applies to classification; {prepared.source} is a "
+            f"{prepared.task} task"
+        )
+    labels = np.argmax(np.asarray(prepared.Y_train), axis=1)
+    counts = np.bincount(labels, minlength=prepared.n_outputs).astype(np.float64)
+    if comm is not None:
+        counts = np.asarray(comm.allreduce(counts))
+    present = counts > 0
+    per_class = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1)), 0.0)
+    return per_class[labels]
 
 
 def baseline(prepared: Prepared, dp: Ranks | None = None) -> dict[str, Any]:

@@ -23,9 +23,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._arrays import first_nonfinite
 from .._sparse import SPARSE_FORMATS
 from ..costs import COSTS
+from ..history import Callback
 from ..network import Network
 from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
 from ._params import Settings, settings
+from ._skcallbacks import MIXINS, EpochTasks, callback_management_context, has_sklearn_callbacks
 
 SKLEARN_NAMES = {"sigmoid": "logistic"}
 """deltaprop activation names that scikit-learn spells differently (``out_activation_``)."""
@@ -116,7 +118,7 @@ def sklearn_init(net: Network, rs: np.random.RandomState) -> None:
         net.b[k][...] = rs.uniform(-bound, bound, fan_out)
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
     """Shared machinery of MLPClassifier and MLPRegressor; not for direct use."""
 
     _regression = False
@@ -152,6 +154,7 @@ class BaseMLP(BaseEstimator):
         output_activation: str | None = None,
         cost: str | None = None,
         dropout: float | Sequence[float] | None = None,
+        early_stopping_metric: str = "score",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -181,6 +184,7 @@ class BaseMLP(BaseEstimator):
         self.output_activation = output_activation
         self.cost = cost
         self.dropout = dropout
+        self.early_stopping_metric = early_stopping_metric
 
     # --- what each estimator defines -------------------------------------------------
 
@@ -200,6 +204,10 @@ class BaseMLP(BaseEstimator):
 
     def _settings(self) -> Settings:
         return settings(self.get_params(deep=False))
+
+    def _class_weights(self, y: Any, incremental: bool) -> np.ndarray | None:
+        """Per-example weights from ``class_weight`` (the classifier's), or None."""
+        return None
 
     # --- parameters as scikit-learn names them -----------------------------------------
 
@@ -242,11 +250,23 @@ class BaseMLP(BaseEstimator):
 
     # --- fitting ---------------------------------------------------------------------------
 
-    def _fit(self, X: Any, y: Any, sample_weight: Any, *, incremental: bool) -> BaseMLP:
+    def _fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
+        *,
+        incremental: bool,
+        callbacks: Sequence[Callback] | None = None,
+    ) -> BaseMLP:
         cfg = self._settings()
         first_pass = not hasattr(self, "network_") or (not cfg.warm_start and not incremental)
         X, Y, y = self._validate_input(X, y, incremental=incremental, reset=first_pass)
         w = _sample_weight(sample_weight, X.shape[0])
+        class_w = self._class_weights(y, incremental)
+        if class_w is not None:  # class weights multiply any sample weights
+            w = class_w if w is None else w * class_w
+        hooks = _check_callbacks(callbacks)
         sizes = (X.shape[1], *cfg.hidden_layer_sizes, Y.shape[1])
         try:
             rs = check_random_state(self.random_state)
@@ -265,14 +285,33 @@ class BaseMLP(BaseEstimator):
         data = Part(x, Yn, y, None if w is None else net.from_host(w))
         # J's weight decay on the whole of these data, as L-BFGS minimises it.
         net.weight_decay = cfg.lam(data.weight_sum)
-        # Overflow shows up as a non-finite J, which stops training with TrainingDiverged;
-        # numpy's own warnings about it would only repeat that.
+        if not has_sklearn_callbacks(self):
+            self._solve(cfg, data, rs, incremental, hooks)
+            return self
+        with callback_management_context(self):  # scikit-learn's set_callbacks
+            meta = None if w is None else {"sample_weight": w}
+            tasks = EpochTasks(self, X, y, meta, lambda: {"network_": NetworkState.of(net).build()})
+            try:
+                self._solve(cfg, data, rs, incremental, [*hooks, tasks])
+            finally:
+                tasks.finish()
+        return self
+
+    def _solve(
+        self,
+        cfg: Settings,
+        data: Part,
+        rs: np.random.RandomState,
+        incremental: bool,
+        hooks: Sequence[Callback],
+    ) -> None:
+        # Overflow shows up as a non-finite J or θ, which the fit reports (scikit-learn's
+        # ValueError, or a ConvergenceWarning for L-BFGS); numpy's warnings would repeat it.
         with np.errstate(over="ignore", invalid="ignore"):
             if cfg.stochastic:
-                fit_stochastic(self, cfg, data, rs, incremental)
+                fit_stochastic(self, cfg, data, rs, incremental, hooks)
             else:
-                fit_lbfgs(self, cfg, data)
-        return self
+                fit_lbfgs(self, cfg, data, hooks)
 
     def _initialize(
         self, cfg: Settings, sizes: tuple[int, ...], dtype: str, rs: np.random.RandomState
@@ -298,9 +337,11 @@ class BaseMLP(BaseEstimator):
             self.validation_scores_: list[float] | None = []
             self.val_loss_curve_: list[float] | None = []
             self.best_validation_score_: float | None = -math.inf
+            self.best_val_loss_: float | None = math.inf
             self.best_loss_: float | None = None
         else:
             self.validation_scores_ = self.val_loss_curve_ = self.best_validation_score_ = None
+            self.best_val_loss_ = None
             self.best_loss_ = math.inf
 
     # --- predicting ------------------------------------------------------------------------
@@ -363,6 +404,19 @@ class BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def _check_callbacks(callbacks: Any) -> list[Callback]:
+    """``fit``'s callbacks as a list: None, or a sequence of callables."""
+    if callbacks is None:
+        return []
+    hooks = [callbacks] if callable(callbacks) else list(callbacks)
+    for k, hook in enumerate(hooks):
+        if not callable(hook):
+            raise TypeError(
+                f"callbacks[{k}] must be a function of a deltaprop.EpochEnd, got {hook!r}"
+            )
+    return hooks
 
 
 def _sample_weight(sample_weight: Any, m: int) -> np.ndarray | None:

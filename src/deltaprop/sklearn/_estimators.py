@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from typing import Any
 
@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
@@ -17,6 +18,9 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from .._sparse import SPARSE_FORMATS
 from ._base import BaseMLP
 from ._params import STOCHASTIC_SOLVERS, Settings
+
+LOSSES = ("squared_error", "poisson")
+"""MLPRegressor's losses: ½‖h(x) − y‖², or half the Poisson deviance with h = e^z."""
 
 
 def _stochastic(est: BaseMLP) -> bool:
@@ -91,6 +95,11 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     ``activation=("relu", "tanh")`` with ``hidden_layer_sizes=(64, 32)``. X may
     be a scipy.sparse CSR, CSC or COO matrix or array: only the first layer's
     products are sparse, and nothing is densified.
+      early_stopping_metric: what early_stopping watches: "score" (default,
+        scikit-learn's: accuracy, R² for the regressor) or "loss" (J on the
+        held-out data, val_loss_curve_; improving means falling by tol).
+      class_weight: "balanced" (wᵢ = n_samples / (n_classes · n_{yᵢ})) or a dict
+        {label: weight}; multiplies any sample_weight. partial_fit takes a dict only.
 
     Attributes:
       network_: the fitted deltaprop.Network; coefs_ and intercepts_ are views
@@ -104,6 +113,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
       validation_scores_, best_validation_score_: accuracy on the held-out
         data per epoch, and the best (early_stopping only, else None).
       val_loss_curve_: J on the held-out data per epoch (early_stopping only).
+      best_val_loss_: J on the held-out data at the kept θ (early_stopping only).
       n_iter_, t_: epochs or iterations run in the last fit; examples seen.
       n_features_in_, feature_names_in_, n_layers_, n_outputs_, out_activation_:
         as scikit-learn.
@@ -148,7 +158,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         output_activation: str | None = None,
         cost: str | None = None,
         dropout: float | Sequence[float] | None = None,
+        early_stopping_metric: str = "score",
+        class_weight: str | Mapping[Any, float] | None = None,
     ) -> None:
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -178,12 +191,20 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             output_activation=output_activation,
             cost=cost,
             dropout=dropout,
+            early_stopping_metric=early_stopping_metric,
         )
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPClassifier:
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, callbacks: Any = None
+    ) -> MLPClassifier:
         """Fit to inputs X (n_samples, n_features) and labels y (n_samples,), or a
-        label-indicator matrix (n_samples, n_labels) for multi-label targets."""
-        self._fit(X, y, sample_weight, incremental=False)
+        label-indicator matrix (n_samples, n_labels) for multi-label targets.
+
+        ``callbacks``: functions called with a :class:`deltaprop.EpochEnd` (the
+        epoch, the network, the History so far) after each epoch (L-BFGS: each
+        iteration); one that returns True stops the fit there, cleanly.
+        """
+        self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         return self
 
     @available_if(_stochastic)
@@ -243,6 +264,23 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 )
         return X, self._label_binarizer.transform(y), y
 
+    def _class_weights(self, y: Any, incremental: bool) -> np.ndarray | None:
+        """compute_sample_weight(class_weight, y): "balanced" is n / (n_classes · n_c)."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if not (cw == "balanced" or isinstance(cw, Mapping)):
+            raise ValueError(f"class_weight must be 'balanced', a dict or None, got {cw!r}")
+        if incremental and cw == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs all the data at once, which partial_fit does not "
+                "see; give a dict of class weights, e.g. computed with compute_class_weight"
+            )
+        try:
+            return np.asarray(compute_sample_weight(cw, y), dtype=np.float64)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"class_weight: {exc}") from None
+
     def _task_output(self) -> tuple[str, str]:
         if self._label_binarizer.y_type_ == "multiclass":
             return "softmax", "cross_entropy"
@@ -288,16 +326,19 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         J(W,b) = Σ_{i∈B} wᵢ ½‖h_{W,b}(x⁽ⁱ⁾) − y⁽ⁱ⁾‖² / Σ_{i∈B} wᵢ + (λ/2) Σ_l ‖W⁽ˡ⁾‖²,
         λ = alpha / Σ_{i∈B} wᵢ   (or λ = weight_decay, for every batch),
 
-    with an identity output layer. ‖·‖² sums over the outputs, and J is exactly
+    with an identity output layer (``loss="squared_error"``), or with
+    ``loss="poisson"`` half the Poisson deviance Σ_k [y_k log(y_k/a_k) − y_k + a_k]
+    of an exponential output a = e^z (scikit-learn's; targets ≥ 0, for counts).
+    ‖·‖² sums over the outputs, and J is exactly
     what the gradient is the gradient of. scikit-learn's gradient is the same,
     but the loss it reports (``loss_``, ``loss_curve_``, and the value its
     L-BFGS line search sees) divides the data term by the number of outputs
     (scikit-learn issue #8349); with k outputs the values here are k times
     theirs in the data term, identical for one output.
 
-    Parameters: ``loss`` ("squared_error"; scikit-learn's "poisson" is not
-    available), then those of :class:`MLPClassifier`, where ``cost`` defaults
-    to "squared_error" and ``output_activation`` to "identity".
+    Parameters: ``loss`` ("squared_error" or "poisson"), then those of
+    :class:`MLPClassifier` but ``class_weight``, where ``cost`` defaults to the loss and
+    ``output_activation`` to "identity" ("exp" for "poisson").
 
     Attributes: as :class:`MLPClassifier`'s, without ``classes_``;
     ``validation_scores_`` are R² scores.
@@ -345,6 +386,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         output_activation: str | None = None,
         cost: str | None = None,
         dropout: float | Sequence[float] | None = None,
+        early_stopping_metric: str = "score",
     ) -> None:
         self.loss = loss
         super().__init__(
@@ -376,20 +418,22 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             output_activation=output_activation,
             cost=cost,
             dropout=dropout,
+            early_stopping_metric=early_stopping_metric,
         )
 
     def _settings(self) -> Settings:
-        if self.loss != "squared_error":
+        if self.loss not in LOSSES:
             raise ValueError(
-                f"loss: {self.loss!r} is not available; deltaprop's MLPRegressor minimises "
-                "'squared_error' (see cost= for deltaprop's other costs)"
+                f"loss: unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}"
             )
+        if self.cost is not None and self.loss == "poisson" and self.cost != "poisson":
+            raise ValueError(f"loss='poisson' and cost={self.cost!r} are both given: give one")
         return super()._settings()
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, callbacks: Any = None) -> MLPRegressor:
         """Fit to inputs X (n_samples, n_features) and targets y, (n_samples,) or
-        (n_samples, n_outputs)."""
-        self._fit(X, y, sample_weight, incremental=False)
+        (n_samples, n_outputs); ``callbacks`` as for :meth:`MLPClassifier.fit`."""
+        self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         return self
 
     @available_if(_stochastic)
@@ -416,7 +460,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return X, y.reshape(-1, 1) if y.ndim == 1 else y, y
 
     def _task_output(self) -> tuple[str, str]:
-        return "identity", "squared_error"
+        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "squared_error")
 
     def _score_output(self, out: np.ndarray, y: Any, sample_weight: Any) -> float:
         pred = out.ravel() if out.shape[1] == 1 else out

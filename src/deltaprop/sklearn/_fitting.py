@@ -14,13 +14,22 @@ like everything else. What is scikit-learn's is said here, as the loop's parts:
   carried with the optimizer's state across ``partial_fit`` calls;
 - Adam as scikit-learn writes it, :class:`SklearnAdam`;
 - ``n_iter_no_change``, validation scoring, ``verbose`` and the warnings: the
-  callbacks :func:`stochastic_callback` and :func:`lbfgs_callback`.
+  callbacks :func:`stochastic_callback` and the one of :func:`fit_lbfgs`;
+- divergence as scikit-learn has it: the loop trains on through a non-finite J
+  (``LoopConfig.diverge=False``), early stopping records NaN scores and keeps the
+  best θ, and a θ left non-finite raises scikit-learn's ValueError
+  (:func:`check_finite`).
+
+The user's own callbacks (``fit(..., callbacks=[...])``) run after scikit-learn's
+bookkeeping of each epoch, with the same :class:`~deltaprop.EpochEnd` as
+``deltaprop.train``'s; returning True stops the fit there, without a warning.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -31,7 +40,7 @@ from sklearn.utils import shuffle
 
 from .. import backprop
 from .._arrays import Array, Namespace
-from ..history import EpochEnd, History, TrainingDiverged, TrainingInterrupted
+from ..history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from ..loop import Trainer
 from ..network import Network
 from ..objective import Batch, NetworkObjective, Terms, float64_copy
@@ -45,6 +54,12 @@ BaseMLP = Any
 
 STOPPED = "stopped by a callback"
 """The loop's stop reason when a callback (here: scikit-learn's plateau rule) stopped it."""
+
+NONFINITE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+"""scikit-learn's ValueError message when a fit leaves θ non-finite."""
 
 FTOL = 1e7 * np.finfo(float).eps
 """scipy's default relative-decrease tolerance for L-BFGS-B (factr = 1e7), which
@@ -165,7 +180,12 @@ def new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
 
 
 def fit_stochastic(
-    est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState, incremental: bool
+    est: BaseMLP,
+    cfg: Settings,
+    data: Part,
+    rs: np.random.RandomState,
+    incremental: bool,
+    callbacks: Sequence[Callback] = (),
 ) -> None:
     """scikit-learn's epochs of mini-batch updates, as one run of deltaprop's loop.
 
@@ -186,6 +206,7 @@ def fit_stochastic(
         if est.validation_scores_ is None:  # a warm start after a fit without early stopping
             est.validation_scores_, est.val_loss_curve_ = [], []
             est.best_validation_score_ = -math.inf
+            est.best_val_loss_ = math.inf
     m = train.x.shape[0]
     order = np.arange(m)
 
@@ -205,6 +226,7 @@ def fit_stochastic(
         checkpoint_every=0,
         skip_empty=True,
         dropout=cfg.dropout,
+        diverge=False,  # scikit-learn trains on; check_finite judges θ at the end
     )
     objective = SklearnObjective(net, cfg)
     est.n_iter_ = 0
@@ -215,7 +237,8 @@ def fit_stochastic(
         rng=dropout_rng(est, cfg, rs),  # the order comes from ``rs``
         net=net,
         callbacks=[
-            lambda info: stochastic_callback(est, cfg, objective, val, m, incremental, info)
+            lambda info: stochastic_callback(est, cfg, objective, val, m, incremental, info),
+            *callbacks,
         ],
         order=epoch_order,
         state=solver.state,
@@ -229,19 +252,19 @@ def fit_stochastic(
                 ConvergenceWarning,
                 stacklevel=4,
             )
-    except TrainingDiverged:
-        raise TrainingDiverged(
-            f"training diverged in epoch {est.n_iter_ + 1}: J or its gradient is not finite; "
-            "the parameters were put back to where the epoch started (loss_curve_ holds the "
-            "epochs before). Try a smaller learning_rate_init, or scale the data.",
-            History(stop_reason="diverged"),
-        ) from None
     except TrainingInterrupted:
         warnings.warn("Training interrupted by user.", stacklevel=4)
     finally:
         run.close()
     if cfg.early_stopping:
         theta[...] = est._best_theta
+    check_finite(theta)
+
+
+def check_finite(theta: np.ndarray) -> None:
+    """scikit-learn's ValueError when the fit left a weight or bias non-finite."""
+    if not np.all(np.isfinite(theta)):
+        raise ValueError(NONFINITE)
 
 
 def dropout_rng(est: BaseMLP, cfg: Settings, rs: np.random.RandomState) -> np.random.Generator:
@@ -285,9 +308,11 @@ def stochastic_callback(
     est.loss_curve_.append(est.loss_)
     if cfg.verbose:
         print(f"Iteration {est.n_iter_}, loss = {est.loss_:.8f}")
-    update_no_improvement_count(est, cfg, objective, val)
+    update_no_improvement_count(est, cfg, objective, val, info.history)
     if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
         solver.learning_rate = cfg.learning_rate_init / (est.t_ + 1) ** cfg.power_t
+    if val is None and not np.all(np.isfinite(est.network_.params)):
+        return True  # no early stopping to fall back on: the fit ends in check_finite's error
     return est._no_improvement_count > cfg.n_iter_no_change and plateau(est, cfg)
 
 
@@ -330,9 +355,14 @@ def split(est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState) ->
 
 
 def update_no_improvement_count(
-    est: BaseMLP, cfg: Settings, objective: SklearnObjective, val: Part | None
+    est: BaseMLP,
+    cfg: Settings,
+    objective: SklearnObjective,
+    val: Part | None,
+    history: History | None = None,
 ) -> None:
-    """The training loss's (or, with early stopping, the validation score's) plateau count."""
+    """The plateau count of the training loss or, with early stopping, of the validation
+    score (or loss, with ``early_stopping_metric="loss"``); the best θ kept by the same."""
     if val is None:
         best = math.inf if est.best_loss_ is None else est.best_loss_
         if est.loss_curve_[-1] > best - cfg.tol:
@@ -346,38 +376,59 @@ def update_no_improvement_count(
     terms = objective.value(net.params, val.batch)
     out = terms.output
     score = est._score_output(out, val.y, val.w) if np.all(np.isfinite(out)) else math.nan
+    loss = terms.parts[0] + terms.parts[1]
+    loss = loss if math.isfinite(loss) else math.nan
     assert est.validation_scores_ is not None and est.val_loss_curve_ is not None
     est.validation_scores_.append(score)
-    est.val_loss_curve_.append(terms.parts[0] + terms.parts[1])
+    est.val_loss_curve_.append(loss)
+    if history is not None:  # what the user's callbacks see of the epoch
+        history.val_loss[-1] = loss
     if cfg.verbose:
         print(f"Validation score: {score:f}")
-    best_score = est.best_validation_score_
-    assert best_score is not None
-    if score < best_score + cfg.tol:
-        est._no_improvement_count += 1
-    else:
-        est._no_improvement_count = 0
-    if score > best_score:
-        est.best_validation_score_ = score
+    best_score, best_loss = est.best_validation_score_, est.best_val_loss_
+    assert best_score is not None and best_loss is not None
+    if cfg.early_stopping_metric == "loss":  # NaN compares False: no improvement, no best
+        est._no_improvement_count = (
+            0 if loss < best_loss - cfg.tol else est._no_improvement_count + 1
+        )
+        better = loss < best_loss
+    else:  # scikit-learn's rule, NaN resetting the count as it does there
+        est._no_improvement_count = (
+            est._no_improvement_count + 1 if score < best_score + cfg.tol else 0
+        )
+        better = score > best_score
+    if better:
+        est.best_validation_score_, est.best_val_loss_ = score, loss
         est._best_theta = np.array(net.params, copy=True)
 
 
 # --- L-BFGS ------------------------------------------------------------------------------------
 
 
-def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
+def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part, callbacks: Sequence[Callback] = ()) -> None:
     """L-BFGS on the full-batch J(θ), stopping by scikit-learn's two tests.
 
     scikit-learn runs scipy's L-BFGS-B with gtol = ``tol`` and scipy's default
     ftol; the callback applies both tests, so ``tol`` keeps its meaning:
     stop when max |∂J/∂θ| ≤ tol or when J's relative decrease
-    (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol. (The tests, the run and the
-    warnings read in the order scikit-learn's ``_fit_lbfgs`` has them.)
+    (J_{k−1} − J_k) / max(|J_{k−1}|, |J_k|, 1) ≤ ftol. As in scipy, the gradient
+    test is also made at θ₀ before any step: a start that meets it is kept
+    (n_iter_ = 0; a warm start of a converged model does not move). A
+    ConvergenceWarning follows whenever max_iter or max_fun ended the run, or
+    scipy stopped without converging (a non-finite J included: θ is then the
+    last finite iterate, as scipy's line search leaves it).
     """
     net, batch = est.network_, data.batch
     objective = SklearnObjective(net, cfg)
-    previous = [objective.value(net.params, batch).total]  # J(θ₀)
-    converged = [False]
+    grad = np.empty_like(net.params)
+    start = objective.evaluate(net.params, batch, grad)
+    est.n_iter_ = 0
+    if math.isfinite(start.total) and float(np.max(np.abs(grad))) <= cfg.tol:
+        est.loss_ = start.total
+        est.best_loss_ = min(est.loss_curve_, default=est.loss_)
+        return
+    previous = [start.total]  # J(θ₀)
+    converged, user_stop = [False], [False]
 
     def callback(info: EpochEnd) -> bool:
         J = info.history.train_loss[-1]
@@ -390,7 +441,8 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
         small_gradient = float(np.max(np.abs(info.gradient))) <= cfg.tol
         small_decrease = J_prev - J <= FTOL * max(abs(J_prev), abs(J), 1.0)
         converged[0] = bool(small_gradient or small_decrease)
-        return converged[0]
+        user_stop[0] = any([hook(info) is True for hook in callbacks])
+        return converged[0] or user_stop[0]
 
     loop = LoopConfig(
         optimizer="lbfgs",
@@ -401,25 +453,26 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
         checkpoint_every=0,
         tol=0.0,
     )
-    est.n_iter_ = 0
     run = Trainer(
         objective, batch, loop, rng=np.random.default_rng(0), net=net, callbacks=[callback]
     )
+    reason = None
     try:
         history = run.run()
     except TrainingDiverged:
-        raise TrainingDiverged(
-            f"L-BFGS diverged in iteration {est.n_iter_ + 1}: J or its gradient is not "
-            "finite; the parameters were put back to the last iterate. Try scaling the data.",
-            History(stop_reason="diverged"),
-        ) from None
+        reason = "J or its gradient became non-finite; θ is the last finite iterate"
     finally:
         run.close()
     est.loss_ = previous[0]
     est.best_loss_ = min(est.loss_curve_, default=est.loss_)
     result = run.lbfgs_result
-    if not (converged[0] or (result is not None and result.success)):
+    if reason is None and est.n_iter_ >= cfg.max_iter:
+        reason = f"max_iter={cfg.max_iter} iterations reached"
+    elif reason is None and run.step >= cfg.max_fun:
+        reason = f"max_fun={cfg.max_fun} evaluations of J reached"
+    elif reason is None and not (converged[0] or user_stop[0] or (result and result.success)):
         reason = history.stop_reason if result is None else result.message
+    if reason is not None:
         warnings.warn(
             f"lbfgs failed to converge after {est.n_iter_} iteration(s): {reason}\n"
             f"Increase the number of iterations (max_iter={cfg.max_iter}) or max_fun, "
@@ -427,3 +480,4 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part) -> None:
             ConvergenceWarning,
             stacklevel=4,
         )
+    check_finite(net.params)

@@ -6,8 +6,9 @@ its one tensor, the network's architecture, and under ``extra["sklearn"]``::
     {"format": "deltaprop-sklearn", "format_version": 1, "estimator": "MLPClassifier",
      "params": {...get_params()...}, "fitted": {"n_features_in_": 4, "classes_": {...}, ...}}
 
-Parameters are stored as JSON, with a tuple as {"tuple": [...]} and a dtype as
-{"dtype": "float32"}; a RandomState instance as ``random_state`` is stored as
+Parameters are stored as JSON, with a tuple as {"tuple": [...]}, a dtype as
+{"dtype": "float32"} and a dict (``class_weight``) as {"mapping": [[key, value], ...]},
+so that its keys keep their type; a RandomState instance as ``random_state`` is stored as
 None. Reading checks every field against the network before building the
 estimator, and reports any fault as :class:`~deltaprop.ModelFileError`.
 """
@@ -33,7 +34,7 @@ FORMAT_VERSION = 1
 KEY = "sklearn"
 
 _CURVES = ("loss_curve_", "validation_scores_", "val_loss_curve_")
-_NUMBERS = ("loss_", "best_loss_", "best_validation_score_")
+_NUMBERS = ("loss_", "best_loss_", "best_validation_score_", "best_val_loss_")
 _COUNTS = ("n_iter_", "t_")
 _Y_TYPES = ("binary", "multiclass", "multilabel-indicator")
 _LABEL_KINDS = "biufUO"
@@ -95,7 +96,7 @@ def read_estimator(path: str | os.PathLike[str], classes: Mapping[str, type[Base
         raise ModelFileError(f"{name}: the stored estimator is inconsistent: {exc}") from None
 
 
-ADDED_PARAMS = ("dropout",)
+ADDED_PARAMS = ("dropout", "early_stopping_metric", "class_weight")
 """Estimator parameters newer than the first model files: a file without one gets its default."""
 
 
@@ -106,7 +107,7 @@ def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
         raise ValueError("'params' and 'fitted' must be JSON objects")
     expected = set(cls._get_param_names())
     # Files written before a parameter existed lack it: it takes its default.
-    missing = {name for name in ADDED_PARAMS if name not in params}
+    missing = {name for name in ADDED_PARAMS if name in expected and name not in params}
     if set(params) | missing != expected:
         raise ValueError(
             f"parameters {sorted(set(params) ^ expected)} do not match {cls.__name__}'s"
@@ -148,7 +149,7 @@ def _build(cls: type[BaseMLP], record: dict[str, Any], name: str) -> BaseMLP:
             raise ValueError(f"{key} must be a list of numbers or null")
         setattr(est, key, None if value is None else [float(v) for v in value])
     for key in _NUMBERS:
-        value = fitted[key]
+        value = fitted.get(key)  # best_val_loss_ is newer than the format
         if value is not None and not _is_number(value):
             raise ValueError(f"{key} must be a number or null")
         setattr(est, key, None if value is None else float(value))
@@ -200,6 +201,8 @@ def _encode(name: str, value: Any) -> Any:
         return {"dtype": dtype_name(value)}
     if isinstance(value, tuple):
         return {"tuple": [_encode(name, v) for v in value]}
+    if isinstance(value, Mapping):
+        return {"mapping": [[_encode(name, k), _encode(name, v)] for k, v in value.items()]}
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -213,6 +216,13 @@ def _decode(name: str, value: Any) -> Any:
             return tuple(_decode(name, v) for v in value["tuple"])
         if set(value) == {"dtype"} and value["dtype"] in ("float32", "float64"):
             return np.dtype(value["dtype"]).type
+        pairs = value.get("mapping")
+        if set(value) == {"mapping"} and isinstance(pairs, list):
+            if not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+                raise ValueError(
+                    f"parameter {name}: a mapping must be stored as [key, value] pairs"
+                )
+            return {_decode(name, k): _decode(name, v) for k, v in pairs}
         raise ValueError(f"parameter {name}: unrecognised stored value {value!r}")
     if isinstance(value, list):
         return [_decode(name, v) for v in value]

@@ -83,6 +83,7 @@ class Settings:
     output_activation: str | None
     cost: str | None
     dropout: tuple[float, ...] | None = None
+    early_stopping_metric: str = "score"  # or "loss": the validation J decides
 
     @property
     def stochastic(self) -> bool:
@@ -146,6 +147,9 @@ def settings(params: Mapping[str, Any]) -> Settings:
         else _choice("output_activation", p["output_activation"], OUTPUT_ACTIVATIONS),
         cost=None if p["cost"] is None else _choice("cost", p["cost"], {c: c for c in COSTS}),
         dropout=_dropout(p.get("dropout"), len(hidden), p["solver"]),
+        early_stopping_metric=_choice(
+            "early_stopping_metric", p["early_stopping_metric"], {"score": "score", "loss": "loss"}
+        ),
     )
 
 
