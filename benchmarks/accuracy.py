@@ -20,7 +20,7 @@ import numpy as np
 from deltaprop import app, runs
 from deltaprop.data import DataError
 
-TARGETS = {"digits": 97.0, "mnist1d": 68.0, "fashion-mnist": 88.0}
+TARGETS = {"digits": 97.5, "mnist1d": 72.0, "fashion-mnist": 89.5}  # issue 15: mean over seeds
 
 
 def run(name: str, seed: int) -> tuple[float, float]:

@@ -222,6 +222,13 @@ def test_gradcheck_default_is_the_ufldl_autoencoder_and_passes(capsys):
     assert "3289 coords" in out and "PASS" in out
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu", "relu,tanh"])
+def test_gradcheck_passes_small_tanh_and_relu_networks_by_default(capsys, activation):
+    # With UFLDL's ε = 1e-4 these correct gradients miss the 1e-9 mark (O(ε²) ≈ 3e-9).
+    code, out, _ = run(["gradcheck", "--layers", "2-3-2-1", "--activation", activation], capsys)
+    assert code == 0 and "PASS" in out, out
+
+
 def test_gradcheck_subset_and_other_costs(capsys):
     code, out, _ = run(
         [

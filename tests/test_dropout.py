@@ -258,6 +258,17 @@ def test_resume_with_dropout_reproduces_the_uninterrupted_run(optimizer, tmp_pat
     same_history(h_resumed, h_straight)
 
 
+def test_resume_refuses_other_dropout_rates(tmp_path):
+    X, Y = blobs()
+    ckpt = tmp_path / "run.ckpt"
+    kw = dict(optimizer="sgd", batch_size=16, seed=1)
+    net = dp.Network([4, 10, 3], cost="cross_entropy", seed=3)
+    dp.train(net, X, Y, epochs=2, checkpoint=ckpt, checkpoint_every=2, dropout=0.5, **kw)
+    for other in (None, 0.2):
+        with pytest.raises(ValueError, match=r"trained with dropout \[0\.5\], this run asks"):
+            dp.train(net, X, Y, epochs=4, resume=ckpt, dropout=other, **kw)
+
+
 def test_stepping_an_epoch_back_after_an_interrupt_redraws_the_same_masks():
     X, Y = blobs()
     straight = dp.Network([4, 8, 3], cost="cross_entropy", seed=0)
@@ -289,7 +300,11 @@ def test_validation_and_prediction_use_the_whole_network():
     )
     data, decay = net.cost_terms(Xv, Yv)
     assert h.val_loss[-1] == pytest.approx(data + decay, rel=1e-12)
-    np.testing.assert_array_equal(net.predict(Xv), net.predict(Xv))
+    hidden = np.maximum(Xv @ net.W[0].T + net.b[0], 0.0)  # no mask, no 1/(1 − p) scaling
+    z = hidden @ net.W[1].T + net.b[1]
+    softmax = np.exp(z - z.max(axis=1, keepdims=True))
+    softmax /= softmax.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(net.predict(Xv), softmax, rtol=1e-12, atol=1e-15)
     accuracy = np.mean(net.predict(Xv).argmax(1) == Yv.argmax(1))
     assert h.val_accuracy[-1] == pytest.approx(accuracy)
 

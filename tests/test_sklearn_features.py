@@ -255,3 +255,18 @@ def test_scikit_learns_fit_callback_sees_each_epoch_and_can_stop(solver):
     assert callback.scores[-1] == est.score(X, y)  # the fitted copy is the epoch's network
     epochs = ["begin epoch", "end epoch"] * 4  # the fourth begun, ended empty after the stop
     assert callback.events == ["setup", "begin fit", *epochs, "end fit", "teardown"]
+
+
+def test_bad_poisson_targets_and_class_weights_are_named():
+    with pytest.raises(ValueError, match=r"y\[1\] is -0\.5: loss='poisson' needs targets ≥ 0"):
+        MLPRegressor(loss="poisson").fit(np.eye(3), [1.0, -0.5, 2.0])
+    with pytest.raises(ValueError, match="class_weight must be 'balanced', a dict or None"):
+        MLPClassifier(class_weight=np.array([1.0, 2.0])).fit(np.eye(2), [0, 1])
+
+
+def test_output_only_activations_are_refused_on_hidden_layers():
+    with pytest.raises(ValueError, match="activation: unknown activation 'exp'"):
+        MLPClassifier(activation="exp").fit(np.eye(3), [0, 1, 2])
+    with pytest.raises(ValueError, match="'exp' is an output activation; hidden layers take"):
+        dp.Network([2, 3, 1], activation="exp")
+    assert "exp" not in dp.activations.HIDDEN_ACTIVATIONS and "exp" in dp.ACTIVATIONS

@@ -108,12 +108,15 @@ class Activation:
       f: ``f(xp, z) -> a``.
       fprime: ``fprime(xp, z, a) -> f′(z)``, elementwise; a is f(z).
       elementwise: False for softmax, whose units depend on each other.
+      output_only: True where the activation belongs on the output layer alone
+        (softmax; exp, the Poisson cost's inverse link).
     """
 
     name: str
     f: Callable[[Namespace, Array], Array]
     fprime: Callable[[Namespace, Array, Array], Array]
     elementwise: bool = True
+    output_only: bool = False
 
     def vjp(self, xp: Namespace, z: Array, a: Array, g: Array) -> Array:
         """∂J/∂z from g = ∂J/∂a: the chain rule through a = f(z).
@@ -132,12 +135,15 @@ relu = Activation("relu", _relu, _relu_prime)
 leaky_relu = Activation("leaky_relu", _leaky_relu, _leaky_relu_prime)
 softplus = Activation("softplus", _softplus, _softplus_prime)
 identity = Activation("identity", _identity, _identity_prime)
-exp = Activation("exp", _exp, _exp_prime)  # the log link's inverse: the Poisson cost's output
-softmax = Activation("softmax", _softmax, _softmax_prime, elementwise=False)
+exp = Activation("exp", _exp, _exp_prime, output_only=True)  # the Poisson cost's inverse link
+softmax = Activation("softmax", _softmax, _softmax_prime, elementwise=False, output_only=True)
 
 ACTIVATIONS: dict[str, Activation] = {
     act.name: act for act in (sigmoid, tanh, relu, leaky_relu, softplus, identity, exp, softmax)
 }
+
+HIDDEN_ACTIVATIONS: tuple[str, ...] = tuple(n for n, a in ACTIVATIONS.items() if not a.output_only)
+"""The names a hidden layer takes."""
 
 
 def get_activation(value: str | Activation, *, argument: str, hidden: bool) -> Activation:
@@ -146,7 +152,7 @@ def get_activation(value: str | Activation, *, argument: str, hidden: bool) -> A
     Args:
       value: a name from :data:`ACTIVATIONS` or an :class:`Activation`.
       argument: the argument's name, for the error message.
-      hidden: True for hidden layers, where softmax is not allowed.
+      hidden: True for hidden layers, which take none of the output-only ones.
     """
     if isinstance(value, Activation):
         act = value
@@ -159,6 +165,11 @@ def get_activation(value: str | Activation, *, argument: str, hidden: bool) -> A
         raise ValueError(
             f"{argument}: {act.name!r} couples the units of a layer and is allowed on the "
             "output layer only; hidden layers take an elementwise activation"
+        )
+    if hidden and act.output_only:
+        raise ValueError(
+            f"{argument}: {act.name!r} is an output activation; hidden layers take one of: "
+            f"{', '.join(HIDDEN_ACTIVATIONS)}"
         )
     return act
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ._validate import check_choice, check_count, check_fraction, check_positive, check_real
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from .costs import COSTS
 from .data import MISSING_POLICIES, TASKS
 from .dropout import check_dropout
@@ -60,22 +60,26 @@ DEFAULTS: dict[str, Any] = {
 """Every setting of ``deltaprop train`` and its default."""
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # 40-256-256-10 tanh reaches 68–72 % test accuracy over seeds 0–2 in ~10 s here.
+    # 40-256-256-10 tanh with dropout 0.2: 72.5, 71.1, 71.3 % test accuracy for seeds 0–2
+    # (68.7 % mean without dropout, 60 epochs). No early stopping, so no validation split:
+    # its 400 examples train too (+1.3 points).
     "mnist1d": {
         "hidden": [256, 256],
         "weight_decay": 1e-3,
-        "epochs": 60,
-        "val_size": 0.1,
+        "dropout": 0.2,
+        "epochs": 120,
+        "val_size": 0.0,
         "early_stopping": None,
     },
-    # 64-100-10 tanh: 96.4, 98.1, 98.1 % on the test splits of seeds 0, 1, 2.
+    # 64-100-10 tanh: 96.9, 98.1, 97.8 % on the test splits of seeds 0, 1, 2 (all training
+    # rows train: no early stopping, so no validation split).
     "digits": {
         "hidden": [100],
         "optimizer": "momentum",
         "learning_rate": 0.05,
         "batch_size": 32,
         "epochs": 80,
-        "val_size": 0.05,
+        "val_size": 0.0,
         "early_stopping": None,
     },
     # 784-256-128-10 relu: 88.9 % test accuracy (float32, seed 0) after 26 epochs.
@@ -214,18 +218,18 @@ def read_config(path: str) -> dict[str, Any]:
     return settings
 
 
-def _per_layer(option: str, value: Any, n_hidden: int) -> str | list[str]:
+def per_layer(option: str, value: Any, n_hidden: int) -> str | list[str]:
     """--activation: one name, or one per hidden layer ("relu,tanh" or a list), each checked."""
     names = value.split(",") if isinstance(value, str) and "," in value else value
     if isinstance(names, str):
-        return check_choice(option, names.strip(), ACTIVATIONS, "activation")
+        return check_choice(option, names.strip(), HIDDEN_ACTIVATIONS, "activation")
     if not isinstance(names, list) or len(names) != n_hidden:
         count = len(names) if isinstance(names, list) else 0
         raise ValueError(
             f"{option}: {count} activation(s) for {n_hidden} hidden layer(s); give one name "
             f"for all of them or one per hidden layer, such as relu,tanh; got {value!r}"
         )
-    return [check_choice(option, str(n).strip(), ACTIVATIONS, "activation") for n in names]
+    return [check_choice(option, str(n).strip(), HIDDEN_ACTIVATIONS, "activation") for n in names]
 
 
 def resolve_settings(
@@ -270,7 +274,7 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
     if settings["test_size"] is not None:
         settings["test_size"] = check_fraction(origin["test_size"], settings["test_size"])
     n_hidden = len(settings["hidden"] if settings["layers"] is None else settings["layers"][2:])
-    settings["activation"] = _per_layer(origin["activation"], settings["activation"], n_hidden)
+    settings["activation"] = per_layer(origin["activation"], settings["activation"], n_hidden)
     rates = settings["dropout"]
     if isinstance(rates, str):
         rates = [r.strip() for r in rates.split(",")] if "," in rates else rates.strip()

@@ -357,9 +357,10 @@ def _random_batch(net: Network, m: int, rng: np.random.Generator) -> tuple[np.nd
 
 def cmd_gradcheck(args: argparse.Namespace) -> int:
     """Backpropagation's gradient against central differences, per W⁽ˡ⁾ and b⁽ˡ⁾."""
+    sizes = app.parse_sizes("--layers", args.layers)
     net = Network(
-        app.parse_sizes("--layers", args.layers),
-        activation=args.activation.split(",") if "," in args.activation else args.activation,
+        sizes,
+        activation=app.per_layer("--activation", args.activation, len(sizes) - 2),
         output_activation=args.output,
         cost=args.cost,
         weight_decay=args.weight_decay,

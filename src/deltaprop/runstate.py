@@ -64,6 +64,13 @@ def restore_run(run: Trainer, path: str) -> None:
             f"{path}: cannot resume: it was trained with optimizer {optimizer!r}, "
             f"this run asks for {run.cfg.optimizer!r}"
         )
+    saved_rates = config.get("dropout") if isinstance(config, dict) else None
+    rates = None if run.cfg.dropout is None else list(run.cfg.dropout)
+    if saved_rates != rates:  # other masks would not continue the run
+        raise ValueError(
+            f"{path}: cannot resume: it was trained with dropout {saved_rates!r}, "
+            f"this run asks for {rates!r}"
+        )
     fields = _checked_state(path, state, run.rng, type(run.history))
     opt_state = {k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}
     expected = {k for k, v in run.state.items() if is_array(v)}

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .._validate import check_choice
-from ..activations import ACTIVATIONS
+from ..activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from ..costs import COSTS
 from ..io import ModelFileExistsError, atomic_write_bytes
 from .api import explain
@@ -80,7 +80,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument(
         "--activation",
         default="sigmoid",
-        help=f"hidden activation: {', '.join(ACTIVATIONS)} (default sigmoid), "
+        help=f"hidden activation: {', '.join(HIDDEN_ACTIVATIONS)} (default sigmoid), "
         "or one per hidden layer: relu,tanh",
     )
     p.add_argument(

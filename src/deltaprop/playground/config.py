@@ -15,10 +15,9 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .._validate import check_choice, check_count, check_real
-from ..activations import ACTIVATIONS
+from ..activations import HIDDEN_ACTIVATIONS
 from .datasets import CLASSIFICATION, DATASETS, FEATURES, REGRESSION
 
-HIDDEN_ACTIVATIONS = tuple(a for a in ACTIVATIONS if a != "softmax")
 PLAYGROUND_OPTIMIZERS = ("gd", "sgd", "momentum", "adam", "lbfgs")
 COST_CHOICES = ("squared_error", "cross_entropy")
 """½‖h − y‖² (the seed's) or cross-entropy (binary, with the sigmoid output)."""

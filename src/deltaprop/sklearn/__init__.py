@@ -9,7 +9,7 @@ schedules, stopping rules and ``ConvergenceWarning``. Every J(W,b) and ∇J is
 deltaprop's (``deltaprop.backprop``), every update a deltaprop optimizer. On top:
 float32 end to end (``dtype``), a validation-loss curve (``val_loss_curve_``) and
 early stopping on it (``early_stopping_metric="loss"``), ``class_weight``,
-``loss="poisson"`` for the regressor, callbacks in ``fit``,
+``dropout``, one activation per hidden layer, callbacks in ``fit``,
 the fitted ``network_`` for deltaprop's tools (gradient checks, explain), the
 exact multi-output gradient, and safe model files (``save`` / :func:`load`).
 

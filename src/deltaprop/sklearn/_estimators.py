@@ -269,9 +269,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         cw = self.class_weight
         if cw is None:
             return None
-        if not (cw == "balanced" or isinstance(cw, Mapping)):
+        balanced = isinstance(cw, str) and cw == "balanced"
+        if not (balanced or isinstance(cw, Mapping)):
             raise ValueError(f"class_weight must be 'balanced', a dict or None, got {cw!r}")
-        if incremental and cw == "balanced":
+        if incremental and balanced:
             raise ValueError(
                 "class_weight='balanced' needs all the data at once, which partial_fit does not "
                 "see; give a dict of class weights, e.g. computed with compute_class_weight"
@@ -457,6 +458,12 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            at = np.argwhere(np.asarray(y) < 0)[0]
+            raise ValueError(
+                f"y{list(at.tolist())} is {y[tuple(at)]:g}: loss='poisson' needs targets ≥ 0 "
+                "(counts or rates)"
+            )
         return X, y.reshape(-1, 1) if y.ndim == 1 else y, y
 
     def _task_output(self) -> tuple[str, str]:

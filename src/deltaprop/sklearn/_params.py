@@ -18,6 +18,7 @@ import numpy as np
 from .._arrays import dtype_name
 from .._validate import check_count
 from ..activations import ACTIVATIONS
+from ..activations import HIDDEN_ACTIVATIONS as HIDDEN_NAMES
 from ..costs import COSTS
 from ..dropout import check_dropout
 
@@ -35,7 +36,7 @@ SKLEARN_ACTIVATIONS = {
 
 HIDDEN_ACTIVATIONS = {
     **SKLEARN_ACTIVATIONS,
-    **{name: name for name, act in ACTIVATIONS.items() if act.elementwise},
+    **{name: name for name in HIDDEN_NAMES},
 }
 """Every name ``activation`` takes: scikit-learn's four and deltaprop's elementwise ones."""
 
