@@ -219,6 +219,27 @@ def test_interrupted_write_leaves_no_temp(tmp_path: Path) -> None:
     assert listing(tmp_path) == []
 
 
+def test_ctrl_c_during_a_write_comes_after_it(tmp_path: Path, monkeypatch: Any) -> None:
+    import signal
+
+    import deltaprop.modelformat as mf
+
+    real_create = mf._create_temp
+
+    def create_then_ctrl_c(directory: str, name: str) -> tuple[str, int]:
+        made = real_create(directory, name)
+        os.kill(os.getpid(), signal.SIGINT)  # lands at once, before the name is kept
+        return made
+
+    monkeypatch.setattr(mf, "_create_temp", create_then_ctrl_c)
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write_bytes(path, b"all of it")
+    assert path.read_bytes() == b"all of it"  # written whole, then interrupted
+    assert listing(tmp_path) == ["m.safetensors"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_atomic_write_replaces_contents(tmp_path: Path) -> None:
     path = tmp_path / "x.bin"
     atomic_write_bytes(path, b"one")

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ._arrays import to_numpy
-from ._files import file_size
+from ._files import file_size, interrupts_held
 from ._version import __version__
 from .activations import ACTIVATIONS
 from .costs import COSTS
@@ -106,23 +106,24 @@ def atomic_write_bytes(path: PathLike, data: bytes, *, force: bool = True) -> No
         raise ModelFileExistsError(f"{target}: the file exists and force=False; not overwriting")
     directory = os.path.dirname(os.path.abspath(target))
     tmp = None
-    try:
-        tmp, fd = _create_temp(directory, os.path.basename(target))
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        if isinstance(exc, OSError) and exc.errno is not None:
-            # A full disk shows up in write() or fsync() with no file name, a failed
-            # rename names the temporary file: name the file the caller asked for.
-            raise OSError(exc.errno, exc.strerror, target) from exc
-        raise
-    _fsync_directory(directory)
+    with interrupts_held():  # Ctrl-C comes after the write, which leaves no temporary file
+        try:
+            tmp, fd = _create_temp(directory, os.path.basename(target))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException as exc:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            if isinstance(exc, OSError) and exc.errno is not None:
+                # A full disk shows up in write() or fsync() with no file name, a failed
+                # rename names the temporary file: name the file the caller asked for.
+                raise OSError(exc.errno, exc.strerror, target) from exc
+            raise
+        _fsync_directory(directory)
 
 
 def _create_temp(directory: str, name: str) -> tuple[str, int]:
