@@ -10,21 +10,7 @@ from deltaprop import backprop, fastpath
 from deltaprop.autoencoder import SparseObjective
 from deltaprop.dropout import FixedMasks, Masks, check_dropout
 from deltaprop.objective import Batch, NetworkObjective
-
-
-def blobs(seed=0, m=120):
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 3, size=m)
-    X = rng.normal(size=(m, 4)) + 2.0 * np.eye(3, 4)[labels]
-    return X, np.eye(3)[labels]
-
-
-def same_history(a: dp.History, b: dp.History) -> None:
-    for name, value in vars(a).items():
-        if name != "wall_time":
-            assert value == getattr(b, name) or (
-                isinstance(value, list) and np.array_equal(value, getattr(b, name), equal_nan=True)
-            ), name
+from test_training import blobs, same_history  # the same data and history check
 
 
 def masks_for(net, m, rates, seed=0):

@@ -97,6 +97,20 @@ def library_run(
     return net, X[tr], Y[tr], X[te], Y[te]
 
 
+def walk_deltas(srv: Playground, key: str, run: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The step-through of example 3 and its δ steps, each checked equal to backprop's."""
+    _, walk = call(srv, "GET", f"/api/walk?session={key}&example=3")
+    net, X, Y = run[0], run[1], run[2]
+    trace = backprop.forward(np, net.W, net.b, net.activations, X[2:3])
+    out = backprop.output_delta(np, net.cost, net.activations[-1], trace, Y[2:3])
+    delta = backprop.backward(np, net.W, net.activations, trace, out)
+    shown = [s for s in walk["steps"] if s["symbol"] == "delta"]
+    assert len(shown) == 4 + 2 + 1
+    for s in shown:
+        assert s["value"] == pytest.approx(delta[s["layer"] - 1][0, s["unit"] - 1], rel=1e-12)
+    return walk, shown
+
+
 # --- safety -------------------------------------------------------------------------------------
 
 
@@ -255,33 +269,19 @@ def test_steps_are_the_trainers_steps(server: Playground, optimizer: str) -> Non
 
 def test_the_step_through_is_backprops_delta_for_the_example(server: Playground) -> None:
     key, _ = new_session(server)
-    _, walk = call(server, "GET", f"/api/walk?session={key}&example=3")
-    net, X, Y, _, _ = library_run()
-    trace = backprop.forward(np, net.W, net.b, net.activations, X[2:3])
-    out = backprop.output_delta(np, net.cost, net.activations[-1], trace, Y[2:3])
-    delta = backprop.backward(np, net.W, net.activations, trace, out)
-    shown = [s for s in walk["steps"] if s["symbol"] == "delta"]
-    assert len(shown) == 4 + 2 + 1
+    walk, shown = walk_deltas(server, key, library_run())
     for s in shown:
-        assert s["value"] == pytest.approx(delta[s["layer"] - 1][0, s["unit"] - 1], rel=1e-12)
         assert s["equation"].startswith("δ") and s["check"]["mark"] == "✓"
     order = [s["section"] for s in walk["steps"]]
     assert order.index("output-delta") > max(i for i, s in enumerate(order) if s == "forward")
-    assert walk["x"] == X[2].tolist()
+    assert walk["x"] == library_run()[1][2].tolist()
 
 
 def test_an_activation_per_hidden_layer_is_the_librarys(server: Playground) -> None:
     key, _ = new_session(server, activation="relu,tanh")
-    _, walk = call(server, "GET", f"/api/walk?session={key}&example=3")
-    net, X, Y, _, _ = library_run(activation=("relu", "tanh"))
-    assert net.activation_label == "relu, tanh"
-    trace = backprop.forward(np, net.W, net.b, net.activations, X[2:3])
-    out = backprop.output_delta(np, net.cost, net.activations[-1], trace, Y[2:3])
-    delta = backprop.backward(np, net.W, net.activations, trace, out)
-    shown = [s for s in walk["steps"] if s["symbol"] == "delta"]
-    assert len(shown) == 4 + 2 + 1
-    for s in shown:
-        assert s["value"] == pytest.approx(delta[s["layer"] - 1][0, s["unit"] - 1], rel=1e-12)
+    run = library_run(activation=("relu", "tanh"))
+    assert run[0].activation_label == "relu, tanh"
+    walk_deltas(server, key, run)
 
 
 def test_editing_a_weight_changes_J_as_the_library_says(server: Playground) -> None:
