@@ -707,3 +707,17 @@ def test_on_every_address_the_loopback_url_is_printed() -> None:
     assert line.startswith("deltaprop playground: http://127.0.0.1:"), line
     assert "listening on all addresses" in line and "0.0.0.0" not in line
     assert proc.returncode == 0 and "warning: listening on 0.0.0.0" in err
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    from deltaprop.playground.bodies import MAX_DEPTH, parse_body
+
+    deep = "[" * (MAX_DEPTH + 5)
+    assert parse_body(json.dumps({"name": deep}).encode()) == {"name": deep}
+    assert parse_body(json.dumps({"name": '\\"' + deep}).encode()) == {"name": '\\"' + deep}
+    assert parse_body(b"  ") == {}
+    nested = ("[" * MAX_DEPTH + "]" * MAX_DEPTH).encode()
+    with pytest.raises(ValueError, match="must be a JSON object, got an array"):
+        parse_body(nested)  # as deep as allowed: parsed, then refused for not being an object
+    with pytest.raises(ValueError, match="nested more than"):
+        parse_body(b"[" + nested + b"]")

@@ -65,7 +65,7 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("the request body must be JSON in UTF-8") from None
-    if _depth(text) > MAX_DEPTH:
+    if text.count("[") + text.count("{") > MAX_DEPTH and _depth(text) > MAX_DEPTH:
         raise ValueError(f"the request body is nested more than {MAX_DEPTH} levels deep")
     try:
         body = json.loads(text, parse_constant=_constant, parse_int=_int)
