@@ -6,6 +6,7 @@ library (``Network``, ``deltaprop.trainer``, ``backprop``) and compares.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -14,7 +15,8 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,9 +27,11 @@ from deltaprop import Network, backprop
 from deltaprop.gradcheck import check_gradient
 from deltaprop.playground import Playground, Sessions
 from deltaprop.playground import datasets as pg_data
+from deltaprop.playground import server as pg_server
 from deltaprop.playground.command import check_host, check_port
 from deltaprop.playground.config import N_POINTS, parse
 from deltaprop.playground.objectives import WithL1
+from deltaprop.playground.server import PLAY_THREAD
 from deltaprop.playground.uploads import MAX_UPLOAD_BYTES
 
 DEFAULT = dict(dataset="circle", noise=0, train=50, seed=0, hidden=(4, 2), features=("x1", "x2"))
@@ -484,3 +488,236 @@ def test_every_asset_is_package_data() -> None:
         path = f"playground/assets/{name}"
         assert (root / "src" / "deltaprop" / path).is_file(), path
         assert any(fnmatch.fnmatch(path, g) for g in globs), path
+
+
+# --- review findings: each test failed before its fix -------------------------------------------
+
+
+@contextlib.contextmanager
+def serving(srv: Playground) -> Iterator[Playground]:
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        thread.join(timeout=10)
+
+
+def play_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == PLAY_THREAD and t.is_alive()]
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_an_evicted_session_stops_its_play_loop(server: Playground, clock: Clock) -> None:
+    key, _ = new_session(server)
+    run = server.sessions.get(key)
+    assert run is not None
+    call(server, "POST", "/api/play", {"session": key, "playing": True})
+    assert wait_until(lambda: run.steps > 0) and len(play_threads()) == 1
+    clock.now += 1.0  # the playing run is now the one idle longest
+    for _ in range(server.sessions.limit):
+        new_session(server)
+    assert server.sessions.get_quiet(run) is None  # evicted
+    assert wait_until(lambda: not play_threads()), "the evicted run's play loop still runs"
+    assert not run.playing
+
+
+def test_expiry_waits_for_a_step_in_progress(server: Playground, clock: Clock) -> None:
+    key, _ = new_session(server, optimizer="lbfgs")
+    run = server.sessions.get(key)
+    assert run is not None
+    stepping, done = threading.Event(), threading.Event()
+
+    def hold() -> None:  # a play thread in the middle of a step holds the run's lock
+        with run.lock:
+            stepping.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert stepping.wait(30)
+    clock.now += 61.0
+    expirer = threading.Thread(target=server.sessions.get, args=("another",))
+    expirer.start()
+    expirer.join(0.3)
+    trainer_during_step = run._trainer
+    done.set()
+    holder.join(30)
+    expirer.join(30)
+    assert trainer_during_step is not None, "the trainer was closed under a step"
+    assert run._trainer is None and not run.playing and len(server.sessions) == 0
+
+
+def edit_raw(srv: Playground, key: str, value: str) -> tuple[int, Any]:
+    body = f'{{"session": "{key}", "kind": "b", "layer": 1, "unit": 1, "value": {value}}}'
+    return call(srv, "POST", "/api/edit", raw=body.encode())
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e999", "1e7", "-2000000"])
+def test_an_edit_refuses_a_weight_not_finite_or_absurd(server: Playground, value: str) -> None:
+    key, _ = new_session(server)
+    status, answer = edit_raw(server, key, value)
+    assert status == 400 and ("value" in answer["error"] or "finite" in answer["error"]), answer
+    _, frame = call(server, "POST", "/api/step", {"session": key, "n": 1})
+    assert all(v is not None for v in frame["b"][0])  # θ is untouched and finite
+    status, frame = edit_raw(server, key, "-2.5")
+    assert status == 200 and frame["b"][0][0] == -2.5
+
+
+@pytest.mark.parametrize(
+    ("route", "raw", "expected"),
+    [
+        ("session", b'{"params": null}', "params must be a JSON object, got null"),
+        ("session", b'{"params": "abc"}', "params must be a JSON object, got a string"),
+        ("session", b'{"params": [1, 2]}', "params must be a JSON object, got an array"),
+        ("session", b"[" * 30_000 + b"]" * 30_000, "nested more than"),
+        ("session", b'{"params": {"seed": NaN}}', "finite numbers only, got NaN"),
+        ("session", b"[1]", "must be a JSON object, got an array"),
+        ("session", b"{not json", "not JSON"),
+        ("session", b"\xff\xfe", "UTF-8"),
+        ("session", b'{"params": {"seed": ' + b"9" * 5000 + b"}}", "at most 20 are accepted"),
+        ("config", b'{"session": "x", "params": null}', "session expired"),
+        ("experiment", b'{"session": "x"}', "session expired"),
+    ],
+)
+def test_a_malformed_body_is_answered_400_never_a_traceback(
+    server: Playground, route: str, raw: bytes, expected: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    status, answer = call(server, "POST", f"/api/{route}", raw=raw)
+    assert status in (400, 410) and expected in answer["error"], answer
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_every_field_of_a_session_request_is_checked(
+    server: Playground, capfd: pytest.CaptureFixture[str]
+) -> None:
+    key, _ = new_session(server)
+    table = ("x1,x2,y\n" + "".join(f"{i},{i % 7},{i % 2}\n" for i in range(40))).encode()
+    assert call(server, "POST", f"/api/upload?session={key}", raw=table)[0] == 200
+    bad = [
+        ("config", {"params": None}, "params must be a JSON object"),
+        ("config", {"params": "abc"}, "params must be a JSON object"),
+        ("csv", {"x1": "x1", "x2": "x2", "target": "y", "params": 3}, "params must be a JSON"),
+        ("csv", {"x1": ["x1"], "x2": "x2", "target": "y"}, "x1 must be a string"),
+        ("play", {"playing": "yes"}, "playing must be true or false"),
+        ("step", {"n": 10**6}, "n must be a whole number between 1 and 1000"),
+        ("step", {"n": 1.5}, "n must be a whole number"),
+        ("experiment", {"name": {"a": 1}}, "name must be a string"),
+        ("edit", {"kind": "W", "layer": 1, "unit": 1, "from": 1}, "value must be a number"),
+        ("edit", {"kind": "b", "layer": 10**9, "unit": 1, "value": 1}, "layer must be"),
+        ("config", {"params": {"hidden": "8,8,8,8,8,8,8"}}, "at most 6 layers"),
+        ("config", {"params": {"hidden": ",".join(["1"] * 5000)}}, "at most 6 layers"),
+        ("config", {"params": {"hidden": "1000"}}, "hidden must be at most 8"),
+        ("config", {"params": {"batch": "1000000"}}, "batch must be at most 1000"),
+        ("config", {"params": {"lr": "1e300"}}, "lr must be"),
+        ("config", {"params": {"lr": "nan"}}, "lr must be"),
+        ("config", {"params": {"noise": "51"}}, "noise must be at most 50"),
+        ("config", {"params": {"train": "99"}}, "train must be at most 90"),
+        ("config", {"params": {"seed": "9" * 4000}}, "seed must be a number, got a text of"),
+    ]
+    for route, body, expected in bad:
+        status, answer = call(server, "POST", f"/api/{route}", {"session": key, **body})
+        assert status == 400 and expected in answer["error"], (route, body, answer)
+    for example in ["0", "361", "-1", "1e3", "9" * 5000]:
+        status, answer = call(server, "GET", f"/api/walk?session={key}&example={example}")
+        assert status == 400 and "example must be" in answer["error"], answer
+        assert len(answer["error"]) < 200  # the message never echoes a whole request
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_on_every_address_an_origin_must_be_the_host_itself() -> None:
+    with serving(Playground(("0.0.0.0", 0), Sessions())) as srv:
+        host = f"127.0.0.1:{srv.port}"
+        other = {"Host": host, "Origin": f"http://192.168.1.20:{srv.port}"}
+        status, answer = call(srv, "POST", "/api/session", {}, headers=other)
+        assert status == 403 and "Origin" in answer["error"]
+        same = {"Host": host, "Origin": f"http://{host}"}
+        assert call(srv, "POST", "/api/session", {}, headers=same)[0] == 200
+        assert srv.url == f"http://127.0.0.1:{srv.port}/"
+
+
+@pytest.mark.parametrize("host", ["::1", "::", "fe80::1"])
+def test_an_ipv6_host_is_refused_naming_the_option(host: str) -> None:
+    with pytest.raises(ValueError, match=r"--host must be an IPv4 address.*IPv6"):
+        check_host(host)
+
+
+def test_a_silent_client_is_timed_out(server: Playground, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pg_server.Handler, "timeout", 0.5)
+    with socket.create_connection((server.host, server.port), timeout=20) as sock:
+        sock.sendall(
+            f"POST /api/session HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 64000\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 408"), answer
+    assert b"did not arrive within 0.5 s" in answer
+
+
+def test_connections_beyond_the_bound_are_answered_503() -> None:
+    with serving(Playground(("127.0.0.1", 0), Sessions(), max_connections=2)) as srv:
+        idle = [socket.create_connection((srv.host, srv.port), timeout=20) for _ in range(2)]
+        try:
+            assert wait_until(lambda: srv.connections == 2)  # both hold a thread
+            with socket.create_connection((srv.host, srv.port), timeout=20) as third:
+                assert third.recv(4096).startswith(b"HTTP/1.1 503")
+        finally:
+            for sock in idle:
+                sock.close()
+        assert wait_until(lambda: srv.connections == 0)  # slots come back
+        assert call(srv, "GET", "/")[0] == 200
+
+
+def test_a_port_in_use_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    from deltaprop.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["playground", "--port", str(port), "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert f"--port {port} is already in use on 127.0.0.1" in err and "Traceback" not in err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_on_every_address_the_loopback_url_is_printed() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deltaprop", "playground", "--host", "0.0.0.0", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert line.startswith("deltaprop playground: http://127.0.0.1:"), line
+    assert "listening on all addresses" in line and "0.0.0.0" not in line
+    assert proc.returncode == 0 and "warning: listening on 0.0.0.0" in err
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    from deltaprop.playground.bodies import MAX_DEPTH, parse_body
+
+    deep = "[" * (MAX_DEPTH + 5)
+    assert parse_body(json.dumps({"name": deep}).encode()) == {"name": deep}
+    assert parse_body(json.dumps({"name": '\\"' + deep}).encode()) == {"name": '\\"' + deep}
+    assert parse_body(b"  ") == {}
+    nested = ("[" * MAX_DEPTH + "]" * MAX_DEPTH).encode()
+    with pytest.raises(ValueError, match="must be a JSON object, got an array"):
+        parse_body(nested)  # as deep as allowed: parsed, then refused for not being an object
+    with pytest.raises(ValueError, match="nested more than"):
+        parse_body(b"[" + nested + b"]")

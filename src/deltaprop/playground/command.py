@@ -8,6 +8,7 @@ option (``deltaprop.cli`` reports it with exit status 2, before anything starts)
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import sys
 import threading
@@ -51,11 +52,19 @@ def check_port(text: str) -> int:
 
 
 def check_host(text: str) -> str:
-    """--host as an IP address; a warning on stderr when it is not the loopback."""
+    """--host as an IPv4 address; a warning on stderr when it is not the loopback.
+
+    IPv6 is refused: the server listens on IPv4 (``AF_INET``) only.
+    """
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
         raise ValueError(f"--host must be an IP address such as 127.0.0.1, got {text!r}") from None
+    if address.version == 6:
+        raise ValueError(
+            f"--host must be an IPv4 address such as 127.0.0.1 or 0.0.0.0 "
+            f"(the playground does not listen on IPv6), got {text!r}"
+        )
     if not address.is_loopback:
         print(
             f"deltaprop: warning: listening on {text}: other machines can reach the playground "
@@ -70,11 +79,21 @@ def run(args: argparse.Namespace) -> int:
     port, host = check_port(args.port), check_host(args.host)
     from .server import Playground
 
-    server = Playground((host, port))
-    print(f"deltaprop playground: {server.url}  (Ctrl-C stops it)", flush=True)
-    if not args.no_browser:
-        threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
     try:
+        server = Playground((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ValueError(
+                f"--port {port} is already in use on {host}; choose another port, "
+                "or --port 0 for a free one"
+            ) from None
+        reason = exc.strerror or str(exc)
+        raise ValueError(f"--host {host} --port {port}: cannot listen there: {reason}") from None
+    where = f"  (listening on all addresses, port {server.port})" if host == "0.0.0.0" else ""
+    try:  # from the first line printed on, Ctrl-C stops it cleanly
+        print(f"deltaprop playground: {server.url}{where}  (Ctrl-C stops it)", flush=True)
+        if not args.no_browser:
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
         server.serve_forever()
     except KeyboardInterrupt:
         print("deltaprop playground: stopped", file=sys.stderr)

@@ -67,7 +67,18 @@ class Config:
         return "binary_cross_entropy" if self.cost == "cross_entropy" else "squared_error"
 
 
+MAX_TEXT = 40
+"""The longest text a number setting may be (converting a long digit string costs time)."""
+
+
+def _short(name: str, text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{name} must be a number, got a text of {len(text)} characters")
+    return text
+
+
 def _int(name: str, text: str, low: int, high: int) -> int:
+    _short(name, text)
     try:
         value = int(text)
     except ValueError:
@@ -79,6 +90,7 @@ def _int(name: str, text: str, low: int, high: int) -> int:
 
 
 def _float(name: str, text: str, low: float, high: float) -> float:
+    _short(name, text)
     try:
         value = float(text)
     except ValueError:
@@ -95,11 +107,15 @@ def parse(params: Mapping[str, Any], *, allow_csv: bool = False) -> Config:
 
     Raises ValueError naming the parameter, what was expected and what came.
     """
+    if not isinstance(params, Mapping):
+        raise ValueError(f"params must be a JSON object of settings, got {type(params).__name__}")
     base = Config()
     known = set(asdict(base))
     unknown = sorted(set(params) - known)
     if unknown:
-        raise ValueError(f"unknown setting {unknown[0]!r}; the settings are: {', '.join(known)}")
+        raise ValueError(
+            f"unknown setting {str(unknown[0])[:40]!r}; the settings are: {', '.join(known)}"
+        )
     p = {k: str(v) for k, v in params.items()}
     datasets = (*DATASETS, "csv") if allow_csv else DATASETS
     dataset = check_choice("dataset", p.get("dataset", base.dataset), datasets, "data set")
@@ -108,13 +124,10 @@ def parse(params: Mapping[str, Any], *, allow_csv: bool = False) -> Config:
         problem = check_choice(
             "problem", p.get("problem", base.problem), ("classification", "regression"), "problem"
         )
-    hidden = (
-        tuple(_int("hidden", h, 1, MAX_UNITS) for h in _list(p["hidden"]))
-        if "hidden" in p
-        else base.hidden
-    )
-    if len(hidden) > MAX_HIDDEN_LAYERS:
-        raise ValueError(f"hidden must have at most {MAX_HIDDEN_LAYERS} layers, got {len(hidden)}")
+    sizes = _list(p["hidden"]) if "hidden" in p else [str(h) for h in base.hidden]
+    if len(sizes) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"hidden must have at most {MAX_HIDDEN_LAYERS} layers, got {len(sizes)}")
+    hidden = tuple(_int("hidden", h, 1, MAX_UNITS) for h in sizes)
     acts = _list(p["activation"]) if "activation" in p else ["tanh"]
     for a in acts:
         check_choice("activation", a, HIDDEN_ACTIVATIONS, "activation")

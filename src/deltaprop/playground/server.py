@@ -16,13 +16,18 @@ Safety: it listens on 127.0.0.1 unless told otherwise; a request whose Host is n
 the address served, or whose Origin is another site, is refused (403): a DNS-rebinding
 page cannot reach it. Static files come from a fixed table (``ASSETS``) read from
 the package; no path from the client is ever opened. Bodies are size-limited (413
-with the limit in words); sessions are bounded and expire (``session.Sessions``).
+with the limit in words) and every field is checked (``bodies``: a JSON object,
+finite bounded numbers, 400 naming the field); a connection silent for ``TIMEOUT``
+seconds is dropped, at most ``MAX_CONNECTIONS`` are served at once, and sessions are
+bounded and expire (``session.Sessions``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import sys
 import threading
 import time
 from http import HTTPStatus
@@ -31,7 +36,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from . import experiments
+from . import bodies, experiments
 from .config import (
     COST_CHOICES,
     HIDDEN_ACTIVATIONS,
@@ -55,8 +60,14 @@ ASSETS = {
 }
 """Every URL a file is served at, and the packaged file it is: nothing else is read."""
 MAX_JSON_BYTES = 64_000
+TIMEOUT = 30.0
+"""Seconds a connection may keep the server waiting for the rest of a request."""
+MAX_CONNECTIONS = 64
+"""Connections served at once (a thread each); one more is answered 503 and closed."""
 FRAME_INTERVAL = 1 / 60
 """Play advances one epoch at most every 1/60 s, so a frame is never wasted."""
+PLAY_THREAD = "deltaprop-play"
+"""The name of each run's play thread (a test counts them)."""
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -85,16 +96,59 @@ class Playground(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], sessions: Sessions | None = None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        sessions: Sessions | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         super().__init__(address, Handler)
         self.sessions = sessions if sessions is not None else Sessions()
         self.stopping = threading.Event()
+        self._started = threading.Event()
+        self.max_connections = max_connections
+        self.connections = 0  # served now, each by a thread
+        self._connections_lock = threading.Lock()
         host, port = self.server_address[:2]
         self.host, self.port = str(host), int(port)
         names = {f"{self.host}:{self.port}"}
-        if self.host in ("127.0.0.1", "::1"):
+        if self.host in ("127.0.0.1", "0.0.0.0"):
             names.add(f"localhost:{self.port}")
         self.allowed_hosts = names
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection while fewer than ``max_connections`` are served, else 503."""
+        with self._connections_lock:
+            full = self.connections >= self.max_connections
+            if not full:
+                self.connections += 1
+        if full:
+            try:
+                request.settimeout(1.0)
+                request.sendall(
+                    b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                    b"Connection: close\r\nRetry-After: 1\r\n\r\n"
+                )
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """Serve the connection, then free its slot."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._connections_lock:
+            self.connections -= 1
 
     def serves(self, host: str) -> bool:
         """Whether a Host header names this server.
@@ -105,7 +159,7 @@ class Playground(ThreadingHTTPServer):
         """
         if host in self.allowed_hosts:
             return True
-        if self.host not in ("0.0.0.0", "::"):
+        if self.host != "0.0.0.0":
             return False
         name, _, port = host.rpartition(":")
         try:
@@ -116,8 +170,14 @@ class Playground(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        """The address to open: http://127.0.0.1:PORT/."""
-        return f"http://{self.host}:{self.port}/"
+        """The address to open: http://HOST:PORT/ (127.0.0.1 when it listens on every address)."""
+        host = "127.0.0.1" if self.host == "0.0.0.0" else self.host
+        return f"http://{host}:{self.port}/"
+
+    def serve_forever(self, poll_interval: float = 0.5) -> None:
+        """Serve until :meth:`stop` (or Ctrl-C)."""
+        self._started.set()
+        super().serve_forever(poll_interval)
 
     def stop(self) -> None:
         """End every stream and play loop, then the server."""
@@ -126,7 +186,8 @@ class Playground(ThreadingHTTPServer):
             with run.changed:
                 run.playing = False
                 run.changed.notify_all()
-        self.shutdown()
+        if self._started.is_set():  # shutdown() waits for a serve_forever that never began
+            self.shutdown()
         self.sessions.close()
         self.server_close()
 
@@ -162,48 +223,42 @@ class Playground(ThreadingHTTPServer):
     def post(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
         """Answer a POST to /api/<route>."""
         if route == "session":
-            key, run = self.sessions.create(parse(body.get("params", {})))
+            key, run = self.sessions.create(parse(bodies.obj(body, "params")))
             return {"session": key, "choices": self.choices(), **self.whole(run)}
         run = self.run_of(body.get("session"))
         if route == "config":
             with run.lock:
-                run.configure(parse(body.get("params", {}), allow_csv=run.upload is not None))
+                run.configure(parse(bodies.obj(body, "params"), allow_csv=run.upload is not None))
             return self.whole(run)
         if route == "step":
-            run.step(_count(body, "n", 1, 1000))
+            run.step(bodies.count(body, "n", 1, 1000))
             return run.frame()
         if route == "play":
-            self.play(run, bool(body.get("playing")))
+            self.play(run, bodies.flag(body, "playing"))
             return {"playing": run.playing}
         if route == "edit":
             kind = body.get("kind")
             if kind not in ("W", "b"):
-                raise ValueError(f"kind must be 'W' or 'b', got {kind!r}")
-            value = body.get("value")
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"value must be a number, got {value!r}")
-            source = _count(body, "from", 1, 10**6) if kind == "W" else None
+                raise ValueError(f"kind must be 'W' or 'b', got {bodies.shown(kind)}")
+            value = bodies.weight(body, "value")
+            source = bodies.count(body, "from", 1, 10**6) if kind == "W" else None
             run.edit(
                 kind,
-                _count(body, "layer", 1, 100),
-                _count(body, "unit", 1, 10**6),
+                bodies.count(body, "layer", 1, 100),
+                bodies.count(body, "unit", 1, 10**6),
                 source,
-                float(value),
+                value,
             )
             return run.frame()
         if route == "csv":
             table = run.table
             if table is None:
                 raise ValueError("csv: upload a CSV file first")
+            x1, x2, target = (bodies.text(body, k) for k in ("x1", "x2", "target"))
+            problem = bodies.text(body, "problem", "classification")
+            params = {**bodies.obj(body, "params"), "dataset": "csv", "problem": problem}
             with run.lock:
-                x1, x2, target = (str(body.get(k, "")) for k in ("x1", "x2", "target"))
-                problem = str(body.get("problem", "classification"))
                 upload = choose(table, x1, x2, target, problem)
-                params = {
-                    **body.get("params", {}),
-                    "dataset": "csv",
-                    "problem": body.get("problem", "classification"),
-                }
                 config = parse(params, allow_csv=True)
                 previous, run.upload = run.upload, upload
                 try:
@@ -213,7 +268,7 @@ class Playground(ThreadingHTTPServer):
                     raise
             return {**self.whole(run), "columns": list(upload.names)}
         if route == "experiment":
-            name = str(body.get("name"))
+            name = bodies.text(body, "name")
             with run.lock:
                 section = experiments.run(name, run.net, run.X, run.Y, run.config.seed)
             return section_json(section)
@@ -228,7 +283,7 @@ class Playground(ThreadingHTTPServer):
             run.bump()
             if not playing:
                 return
-        threading.Thread(target=self._play_loop, args=(run,), daemon=True).start()
+        threading.Thread(target=self._play_loop, args=(run,), name=PLAY_THREAD, daemon=True).start()
 
     def _play_loop(self, run: Run) -> None:
         while run.playing and not self.stopping.is_set():
@@ -240,19 +295,13 @@ class Playground(ThreadingHTTPServer):
         run.bump()
 
 
-def _count(body: dict[str, Any], name: str, low: int, high: int) -> int:
-    value = body.get(name, low)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {value!r}")
-    return value
-
-
 class Handler(BaseHTTPRequestHandler):
     """One request: checks first (Host, Origin, size), then an asset, the API or the stream."""
 
     server: Playground
     protocol_version = "HTTP/1.1"
     server_version = "deltaprop-playground"
+    timeout = TIMEOUT  # a connection silent this long is dropped (or its body answered 408)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the command prints its address, not every request."""
@@ -277,21 +326,14 @@ class Handler(BaseHTTPRequestHandler):
                 self._stream(self.server.run_of(query.get("session")))
             elif method == "GET" and url.path == "/api/walk":
                 run = self.server.run_of(query.get("session"))
-                try:
-                    example = int(query.get("example", "1"))
-                except ValueError:
-                    shown = query["example"]
-                    raise ValueError(f"example must be a whole number, got {shown!r}") from None
-                self._json(run.walk(example))
+                self._json(run.walk(bodies.example_index(query.get("example"))))
             elif method == "POST" and url.path == "/api/upload":
                 run = self.server.run_of(query.get("session"))
                 table = read_upload(self._body(MAX_UPLOAD_BYTES, "the CSV file"))
                 run.table = table
                 self._json({"columns": list(table.names), "rows": table.n_rows})
             elif method == "POST" and url.path.startswith("/api/"):
-                body = json.loads(self._body(MAX_JSON_BYTES, "the request") or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("the request body must be a JSON object")
+                body = bodies.parse_body(self._body(MAX_JSON_BYTES, "the request"))
                 self._json(self.server.post(url.path[len("/api/") :], body))
             else:
                 raise HTTPError(HTTPStatus.NOT_FOUND, "not found")
@@ -299,18 +341,21 @@ class Handler(BaseHTTPRequestHandler):
             self._json({"error": str(exc)}, exc.status)
         except ValueError as exc:  # bad settings or data, in the user's words
             self._json({"error": str(exc)}, HTTPStatus.BAD_REQUEST)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):  # the client went away
+            self.close_connection = True
+        except Exception as exc:  # a defect of ours: answered and named, the server goes on
+            self.close_connection = True
+            print(f"deltaprop playground: {method} {self.path}: {exc!r}", file=sys.stderr)
+            with contextlib.suppress(OSError):
+                self._json({"error": f"internal error: {exc!r}"}, HTTPStatus.INTERNAL_SERVER_ERROR)
 
     def _check_origin(self) -> None:
-        """403 unless Host is the address served and Origin (if sent) is this server."""
+        """403 unless Host is the address served and Origin (if sent) is exactly http://Host."""
         host = self.headers.get("Host", "")
         if not self.server.serves(host):
             raise HTTPError(HTTPStatus.FORBIDDEN, f"Host {host!r} is not this server's address")
         origin = self.headers.get("Origin")
-        if origin is not None and not (
-            origin.startswith("http://") and self.server.serves(origin[len("http://") :])
-        ):
+        if origin is not None and origin != f"http://{host}":
             raise HTTPError(HTTPStatus.FORBIDDEN, f"Origin {origin!r} is not this server")
 
     def _body(self, limit: int, what: str) -> bytes:
@@ -324,7 +369,20 @@ class Handler(BaseHTTPRequestHandler):
                 HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
                 f"{what} is {length:,} bytes; the playground takes at most {limit:,} bytes",
             )
-        return self.rfile.read(length) if length > 0 else b""
+        if length < 0:
+            raise HTTPError(HTTPStatus.BAD_REQUEST, f"Content-Length must be ≥ 0, got {length}")
+        try:
+            body = self.rfile.read(length) if length > 0 else b""
+        except TimeoutError:
+            self.close_connection = True
+            raise HTTPError(
+                HTTPStatus.REQUEST_TIMEOUT,
+                f"{what} did not arrive within {self.timeout:g} s; send it again",
+            ) from None
+        if len(body) < length:
+            self.close_connection = True
+            raise HTTPError(HTTPStatus.BAD_REQUEST, f"{what} ended before its Content-Length")
+        return body
 
     def _headers(self, status: HTTPStatus, kind: str, length: int | None) -> None:
         self.send_response(status)

@@ -309,7 +309,7 @@ class Sessions:
             self._expire()
             while len(self._runs) >= self.limit:
                 oldest = min(self._runs, key=lambda k: self._runs[k].last_used)
-                self._runs.pop(oldest).close()
+                _retire(self._runs.pop(oldest))
             self._runs[key] = run
         return key, run
 
@@ -336,14 +336,22 @@ class Sessions:
     def _expire(self) -> None:
         now = self.clock()
         for key in [k for k, r in self._runs.items() if now - r.last_used > self.ttl]:
-            run = self._runs.pop(key)
-            run.playing = False
-            run.close()
+            _retire(self._runs.pop(key))
 
     def close(self) -> None:
         """Drop every run."""
         with self._lock:
             for run in self._runs.values():
-                run.playing = False
-                run.close()
+                _retire(run)
             self._runs.clear()
+
+
+def _retire(run: Run) -> None:
+    """Stop a dropped run: its play loop (woken, so it sees it) and then its trainer.
+
+    Under the run's lock, so it never closes a trainer a play thread is stepping.
+    """
+    with run.changed:
+        run.playing = False
+        run.changed.notify_all()
+        run.close()
