@@ -154,51 +154,30 @@ def test_fixed_masks_need_an_objective_that_takes_them():
 @pytest.mark.parametrize("engine", ["numpy", "reference"])
 def test_dropout_reruns_are_bit_exact_and_differ_from_no_dropout(engine):
     X, Y = blobs()
-    runs = []
-    for _ in range(2):
+
+    def fit(objective=None, **dropout):
         net = dp.Network([4, 16, 8, 3], activation="relu", cost="cross_entropy", seed=3)
         h = dp.train(
-            NetworkObjective(net, engine=engine),
+            NetworkObjective(net, engine=engine) if objective else net,
             X,
             Y,
             optimizer="adam",
             learning_rate=0.01,
             batch_size=16,
             epochs=6,
-            dropout=(0.3, 0.1),
             validation=0.2,
             seed=5,
+            **dropout,
         )
-        runs.append((net.params.copy(), h))
+        return net.params.copy(), h
+
+    runs = [fit(objective=True, dropout=(0.3, 0.1)) for _ in range(2)]
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     same_history(runs[0][1], runs[1][1])
-    plain = dp.Network([4, 16, 8, 3], activation="relu", cost="cross_entropy", seed=3)
-    dp.train(
-        plain,
-        X,
-        Y,
-        optimizer="adam",
-        learning_rate=0.01,
-        batch_size=16,
-        epochs=6,
-        validation=0.2,
-        seed=5,
-    )
-    assert not np.allclose(plain.params, runs[0][0])
-    zero = dp.Network([4, 16, 8, 3], activation="relu", cost="cross_entropy", seed=3)
-    dp.train(
-        zero,
-        X,
-        Y,
-        optimizer="adam",
-        learning_rate=0.01,
-        batch_size=16,
-        epochs=6,
-        validation=0.2,
-        seed=5,
-        dropout=0.0,
-    )
-    np.testing.assert_array_equal(zero.params, plain.params)  # rate 0: no masks, no draws
+    plain, _ = fit()
+    assert not np.allclose(plain, runs[0][0])
+    zero, _ = fit(dropout=0.0)
+    np.testing.assert_array_equal(zero, plain)  # rate 0: no masks, no draws
 
 
 def test_both_engines_train_the_same_with_dropout():

@@ -405,17 +405,22 @@ def test_bad_options_are_named_before_anything_starts(capsys: pytest.CaptureFixt
     assert "warning: listening on 0.0.0.0" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
-def test_ctrl_c_stops_the_command_cleanly() -> None:
+def start_command(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """``deltaprop playground --no-browser`` in a child process, and the line it prints first."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deltaprop", "playground", "--no-browser"],
+        [sys.executable, "-m", "deltaprop", "playground", *options, "--no-browser"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
+    return proc, proc.stdout.readline()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
+def test_ctrl_c_stops_the_command_cleanly() -> None:
+    proc, line = start_command()
     assert line.startswith("deltaprop playground: http://127.0.0.1:"), line
     port = int(line.split("127.0.0.1:")[1].split("/")[0])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -693,15 +698,7 @@ def test_a_port_in_use_is_named(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child is POSIX")
 def test_on_every_address_the_loopback_url_is_printed() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deltaprop", "playground", "--host", "0.0.0.0", "--no-browser"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
+    proc, line = start_command("--host", "0.0.0.0")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert line.startswith("deltaprop playground: http://127.0.0.1:"), line
