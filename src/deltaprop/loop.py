@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import fastpath
+from . import compiled
 from ._arrays import Array, to_numpy
 from .dropout import run_masks
+from .fused import batches_end, whole_epoch
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .objective import AccuracyCount, Batch, Objective, Terms
 from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite, weakly
@@ -111,10 +112,9 @@ class Trainer:
         self._lbfgs: LbfgsSteps | None = None
         self.lbfgs_result: LbfgsResult | None = None  # scipy's, once an L-BFGS run has ended
         self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
-        # The objective's engine also gathers the loop's mini-batches, makes its updates
-        # and counts its accuracy (one process; MPI shards take the readable path).
+        # The numpy engine also gathers, updates and counts (one process; not MPI shards).
         self._fast = getattr(objective, "engine", "reference") == "numpy" and dp is None
-        self._gather: fastpath.Gather | None = None
+        self._gather: compiled.Gather | None = None
         self._order: Array | None = None
         self._labels: np.ndarray | None = None
         self._masks = run_masks(cfg, objective, net)  # dropout's, or None
@@ -163,7 +163,7 @@ class Trainer:
                     if stop or self._budget_spent():
                         self.finish()
                     return self.epoch > epoch
-                self._epoch_run = self._steps_epoch()
+                self._epoch_run = self._steps_epoch(whole_epoch)
             next(self._epoch_run)
             while whole_epoch:
                 next(self._epoch_run)
@@ -226,10 +226,10 @@ class Trainer:
             if host is not None:
                 self._order = xp.asarray(host, device=getattr(self.net, "device", None))
         if self._order is not None and self._fast and self._gather is None:
-            self._gather = fastpath.Gather(self.data.x, self.data.y, self.data.w, bs)
+            self._gather = compiled.Gather(self.data.x, self.data.y, self.data.w, bs)
         return bs
 
-    def _steps_epoch(self) -> Generator[None, None, bool]:
+    def _steps_epoch(self, whole: bool = False) -> Generator[None, None, bool]:
         """One epoch of updates, yielding after each but the last; returns whether to stop.
 
         Each mini-batch's J (its parts, at the θ its update started from) is summed
@@ -255,7 +255,18 @@ class Trainer:
         sums = [0.0] * len(self.objective.part_names)
         extra: dict[str, float] = {}
         end = 0  # the examples of the epoch's order up to the last batch run
-        for first in range(0, m, bs):
+        fused = None
+        if whole and self._fast:  # the compiled whole-epoch call, where it applies
+            run = (opt, self.state, lr, grad, self.step, self._masks, self.rng)
+            fused = whole_epoch(self.objective, self.data, self._order, bs, run, cfg)
+        if fused is not None:
+            self.step += fused.steps
+            if fused.diverged:  # as below: at the epoch's first step, back one more epoch
+                to = start if fused.steps else (self._previous or start)
+                raise self._diverged(f"epoch {self.epoch}, step {self.step}", to.theta)
+            sums, end = list(fused.sums), batches_end(fused.ran, bs, m)
+            count.add_epoch(fused.outputs, fused.ran, bs, self.data.y, self._order)
+        for first in range(0, m if fused is None else 0, bs):
             batch = self._batch(self._order, first, bs)
             if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
                 continue
@@ -269,7 +280,7 @@ class Trainer:
                 assert back is not None
                 raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
             if self._fast:
-                fastpath.update(opt, theta, grad, self.state, lr)
+                compiled.update(opt, theta, grad, self.state, lr)
             else:
                 opt.update(xp, theta, grad, self.state, lr)
             self.step += 1
@@ -295,12 +306,12 @@ class Trainer:
         self._previous = start
         return stop
 
-    def _counter(self) -> AccuracyCount | fastpath.ArgmaxCount:
+    def _counter(self) -> AccuracyCount | compiled.ArgmaxCount:
         """The epoch's accuracy count: the numpy engine's for softmax outputs."""
         if self._fast and getattr(self.objective, "argmax_accuracy", False):
             if self._labels is None:
                 self._labels = np.argmax(self.data.y, axis=1)
-            return fastpath.ArgmaxCount(self._labels)
+            return compiled.ArgmaxCount(self._labels)
         return AccuracyCount(self.objective, self.dp)
 
     def _batch(self, order: Array | None, first: int, bs: int) -> Batch:

@@ -105,6 +105,14 @@ class SklearnObjective(NetworkObjective):
         data, decay, out = self._cost_and_grad(theta, batch, grad, lam)
         return Terms((float(data), float(decay)), out)
 
+    def epoch_rule(self) -> tuple[Any, float, float | None] | None:
+        """(engine, λ, α) for the compiled whole-epoch call: λ_B = α / Σ_B wᵢ per batch."""
+        if self._compiled is None or type(self) is not SklearnObjective:
+            return None
+        if self.cfg.weight_decay is not None:  # λ itself, for every batch (Settings.lam)
+            return self._compiled, self.cfg.weight_decay, None
+        return self._compiled, 0.0, self.cfg.alpha
+
     def value(self, theta: Array, batch: Batch) -> Terms:
         net = self.net
         W, b = self._views(theta)
@@ -133,9 +141,12 @@ class SklearnAdam:
     def update(
         self, xp: Namespace, theta: Array, grad: Array, state: dict[str, Any], lr: float
     ) -> None:
-        t = state["t"] + 1
-        adam = replace(self.adam, eps=self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t))
+        adam = replace(self.adam, eps=self.adam_eps(state["t"] + 1))
         adam.update(xp, theta, grad, state, lr)
+
+    def adam_eps(self, t: int) -> float:
+        """ε' = ε / √(1 − β₂ᵗ) at step t (the compiled engine's Adam asks it per step)."""
+        return self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t)
 
     def config(self) -> dict[str, Any]:
         return {**self.adam.config(), "form": "scikit-learn"}
