@@ -82,7 +82,7 @@ def dot_tn(d, a, out):  # type: ignore[no-untyped-def]
     if m * s_in * s_out >= BLAS_FROM:
         np.dot(d.T, a, out)
         return
-    out[:, :] = 0.0
+    out.fill(0.0)
     for i in range(m):
         for j in range(s_out):
             dij = d[i, j]
@@ -98,7 +98,7 @@ def dot_nn(d, W, out):  # type: ignore[no-untyped-def]
     if m * s_in * s_out >= BLAS_FROM:
         np.dot(d, W, out)
         return
-    out[:, :] = 0.0
+    out.fill(0.0)
     for i in range(m):
         for j in range(s_out):
             dij = d[i, j]
@@ -312,7 +312,7 @@ def cost_and_grad(theta, grad, sizes, codes, cost, lam, x, y, w, masks, mrow, wo
                 for i in range(s_in):
                     dWk[j, i] += lam * Wk[j, i]
         dbk = grad[bpos[k] : bpos[k + 1]]
-        dbk[:] = 0.0
+        dbk.fill(0.0)
         for i in range(m):
             for j in range(s_out):
                 dbk[j] += delta[i, j]

@@ -106,8 +106,10 @@ def epoch(  # type: ignore[no-untyped-def]
         total = 0.0
         for i in range(n):
             row = order[first + i]
-            xj[i, :] = x[row, :]
-            yj[i, :] = y[row, :]
+            for c in range(s_in):  # element by element: a slice assignment compiles slowly
+                xj[i, c] = x[row, c]
+            for c in range(s_out):
+                yj[i, c] = y[row, c]
             if weighted:
                 wj[i] = w[row]
                 total += w[row]
