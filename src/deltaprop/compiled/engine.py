@@ -183,7 +183,7 @@ class Engine:
         opt, state, lr = update
         code = codes.NONE if opt is None else optimizer_code(opt)
         assert code is not None
-        hyper, sched, v1, v2 = self._state(code, opt, state, lr, n_batches)
+        hyper, sched, v1, v2 = step_arrays(code, opt, state, lr, n_batches, self.dtype)
         outputs = np.empty(m * int(self.sizes[-1]), self.dtype)
         res = np.zeros(4 + n_batches)
         rows = min(bs, m)
@@ -233,29 +233,34 @@ class Engine:
             bool(diverged),
         )
 
-    def _state(
-        self, code: int, opt: Any, state: dict[str, Any], lr: float, n: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(hyper, sched, v1, v2) for :func:`steps.update`, in θ's dtype."""
-        dt, empty = self.dtype, np.empty(0, self.dtype)
-        sched = np.empty((0, 3), dt)
-        if code == codes.ADAM:
-            adam = getattr(opt, "adam", opt)
-            b1, b2 = adam.beta1, adam.beta2
-            eps_at = getattr(opt, "adam_eps", lambda t: adam.eps)
-            t0 = int(state["t"])
-            sched = np.array(
-                [
-                    [lr / (1.0 - b1**t), math.sqrt(1.0 - b2**t), eps_at(t)]
-                    for t in range(t0 + 1, t0 + n + 1)
-                ],
-                dt,
-            ).reshape(n, 3)
-            hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2], dt)
-            return hyper, sched, state["m"], state["v"]
-        if code in (codes.GD, codes.NONE):
-            return np.array([lr, 0.0], dt), sched, empty, empty
-        return np.array([lr, opt.momentum], dt), sched, state["v"], empty
+
+def step_arrays(
+    code: int, opt: Any, state: dict[str, Any], lr: float, n: int, dtype: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(hyper, sched, v1, v2) for ``steps.update``'s next ``n`` steps, in θ's dtype.
+
+    Adam's bias corrections are computed here in Python floats, step by step, as
+    ``optim.Adam.update`` computes them, so that the compiled step has their bits.
+    """
+    dt = np.dtype(dtype)
+    empty, sched = np.empty(0, dt), np.empty((0, 3), dt)
+    if code == codes.ADAM:
+        adam = getattr(opt, "adam", opt)
+        b1, b2 = adam.beta1, adam.beta2
+        eps_at = getattr(opt, "adam_eps", lambda t: adam.eps)
+        t0 = int(state["t"])
+        sched = np.array(
+            [
+                [lr / (1.0 - b1**t), math.sqrt(1.0 - b2**t), eps_at(t)]
+                for t in range(t0 + 1, t0 + n + 1)
+            ],
+            dt,
+        ).reshape(n, 3)
+        hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2], dt)
+        return hyper, sched, state["m"], state["v"]
+    if code in (codes.GD, codes.NONE):
+        return np.array([lr, 0.0], dt), sched, empty, empty
+    return np.array([lr, opt.momentum], dt), sched, state["v"], empty
 
 
 def update(opt: Any, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any], lr: float) -> None:
@@ -264,8 +269,7 @@ def update(opt: Any, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
     if code is None or not (_flat(theta, theta.dtype) and _flat(grad, theta.dtype)):
         opt.update(np, theta, grad, state, lr)
         return
-    eng = Engine([1, 1], [codes.IDENTITY], codes.SQUARED_ERROR, theta.dtype)
-    hyper, sched, v1, v2 = eng._state(code, opt, state, lr, 1)
+    hyper, sched, v1, v2 = step_arrays(code, opt, state, lr, 1, theta.dtype)
     from .steps import update as step
 
     step(code, theta, grad, v1, v2, hyper, sched, 0)

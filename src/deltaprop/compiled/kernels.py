@@ -11,7 +11,7 @@ signatures (float32 and float64) serve every architecture:
   integer codes below) and ``cost`` the cost's code;
 - ``work`` is one flat scratch vector: z⁽ˡ⁾ (which becomes a⁽ˡ⁾ where f is
   applied in place), δ⁽ˡ⁾ and ã⁽ˡ⁾ = a⁽ˡ⁾ ⊙ r⁽ˡ⁾ of every layer, each an (m, s_l)
-  block (:func:`work_size`).
+  block (``Engine.work``).
 
 Products go to BLAS (``np.dot``) when m·s_l·s_{l+1} reaches :data:`BLAS_FROM`
 and to plain loops below it, where a call's overhead would cost more than
@@ -236,12 +236,6 @@ def output(cost, code, z, y, w, a, delta):  # type: ignore[no-untyped-def]
 
 
 @jit
-def work_size(sizes, rows):  # type: ignore[no-untyped-def]
-    """Length of the scratch vector for batches of up to ``rows`` examples."""
-    return rows * 3 * (sizes.sum() - sizes[0])
-
-
-@jit
 def cost_and_grad(theta, grad, sizes, codes, cost, lam, x, y, w, masks, mrow, work, out):  # type: ignore[no-untyped-def]
     """J's two parts (data term, weight decay) at θ over (x, y); ∇J into ``grad``, a into ``out``.
 
@@ -326,10 +320,10 @@ def cost_and_grad(theta, grad, sizes, codes, cost, lam, x, y, w, masks, mrow, wo
         mcol -= s_in
         for i in range(m):
             for j in range(s_in):
-                g = back[i, j] * fprime(code, a_k, i, j)
+                g = back[i, j]
                 if dropout:
-                    g = back[i, j] * masks[mrow + i, mcol + j] * fprime(code, a_k, i, j)
-                back[i, j] = g
+                    g = g * masks[mrow + i, mcol + j]
+                back[i, j] = g * fprime(code, a_k, i, j)
         delta = back
     decay = 0.0
     if lam != 0.0:
