@@ -134,6 +134,19 @@ def test_cost_and_grad_equal_the_definition(cost, out_act, dtype, shape):
             assert t_fast.output.dtype == np.dtype(dtype)
 
 
+def test_weights_summing_to_zero_give_nan_as_numpy_does():
+    # numpy's arithmetic, not Python's: 0/0 is NaN (for the divergence guard), never an error.
+    x, y = np.random.default_rng(0).normal(size=(4, 3)), np.eye(2)[[0, 1, 0, 1]]
+    net = dp.Network([3, 4, 2], cost="cross_entropy", seed=0)
+    batch = Batch(x, y, np.zeros(4))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fast = NetworkObjective(net).evaluate(net.params, batch, np.empty(net.n_params))
+        ref = NetworkObjective(net, engine="reference").evaluate(
+            net.params, batch, np.empty(net.n_params)
+        )
+    assert np.isnan(fast.parts[0]) and np.isnan(ref.parts[0])
+
+
 def test_blas_threshold_is_the_one_documented():
     # The loops and BLAS meet at BLAS_FROM: one product each side of it, both tested above.
     assert 9 * 6 * 5 < kernels.BLAS_FROM <= 40 * 64 * 100

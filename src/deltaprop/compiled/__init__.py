@@ -6,16 +6,19 @@ the environment turns it off for "auto"), the engine computes what
 ``deltaprop.backprop`` defines, and tests/test_compiled.py holds it equal:
 
 - ``cache``: where numba keeps compiled code between processes (chosen first);
-- ``kernels``: one batch's forward pass, δ recursion and gradient, compiled;
-- ``steps``: the optimizers' updates and a whole epoch of mini-batches, compiled;
+- ``codes``: the integer codes of activations, costs and optimizers;
+- ``kernels``: one batch's forward pass, δ recursion and gradient, the
+  optimizers' updates and a whole epoch of mini-batches, compiled (one file);
 - ``engine``: which networks it covers, its scratch arrays, the calls the
   objective and the loop make;
 - ``batches``: the non-compiled pieces, gathered mini-batches and the epoch's
   argmax count.
 
-Compilation happens at first use of a dtype (about a second or two per process
-without the disk cache); numba specialises on dtypes and array layouts only,
-so every architecture shares the same few compiled functions.
+Compilation happens at the first use of a dtype (float64, float32): numba
+specialises on dtypes and array layouts only, so every architecture, cost and
+optimizer shares one compiled epoch function per dtype. On a shared two-core
+machine the first compile took about 20 s; it is kept on disk (``cache``), and
+a later process loads it in about a second, most of it numba's own start.
 """
 
 from __future__ import annotations

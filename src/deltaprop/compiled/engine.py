@@ -199,7 +199,7 @@ class Engine:
             packed = [self.pack_masks(r, min(bs, m - j * bs)) for j, r in enumerate(masks)]
             if packed and packed[0].shape[0]:
                 epoch_masks = np.ascontiguousarray(np.concatenate(packed, axis=0))
-        from .steps import epoch
+        from .kernels import epoch
 
         made, diverged = epoch(
             (self.sizes, self.codes, self.cost),
@@ -237,7 +237,7 @@ class Engine:
 def step_arrays(
     code: int, opt: Any, state: dict[str, Any], lr: float, n: int, dtype: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(hyper, sched, v1, v2) for ``steps.update``'s next ``n`` steps, in θ's dtype.
+    """(hyper, sched, v1, v2) for ``kernels.update``'s next ``n`` steps, in θ's dtype.
 
     Adam's bias corrections are computed here in Python floats, step by step, as
     ``optim.Adam.update`` computes them, so that the compiled step has their bits.
@@ -270,7 +270,7 @@ def update(opt: Any, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
         opt.update(np, theta, grad, state, lr)
         return
     hyper, sched, v1, v2 = step_arrays(code, opt, state, lr, 1, theta.dtype)
-    from .steps import update as step
+    from .kernels import update as step
 
     step(code, theta, grad, v1, v2, hyper, sched, 0)
     if code == codes.ADAM:

@@ -1,4 +1,9 @@
-"""One mini-batch's J and ∇J, compiled: backprop's equations as loops and BLAS products.
+"""J, ∇J and the updates, compiled: backprop's equations as loops and BLAS products.
+
+One batch's J and ∇J (:func:`cost_and_grad`), the optimizers' steps
+(:func:`update`) and a whole epoch of them (:func:`epoch`) live in this one file
+on purpose: numba's disk cache keys each function by its own source file, so a
+caller in another file would keep running a stale copy of a callee changed here.
 
 Each function here is numba-compiled (``@njit``) and computes what a readable
 function of ``deltaprop.backprop`` computes; tests/test_compiled.py holds them
@@ -18,7 +23,18 @@ and to plain loops below it, where a call's overhead would cost more than
 its arithmetic (a batch of one example). The loops' sums may be reordered by
 the compiler (``fastmath`` reassociation, no other liberty: NaN and ∞ stay
 visible to the divergence guard), so the numbers equal backprop's up to
-rounding.
+rounding. Arithmetic errors follow numpy (``error_model="numpy"``): 0/0 is NaN
+and x/0 is ±∞, caught by the finiteness checks, never a ZeroDivisionError.
+
+:func:`update` is the optimizers' arithmetic (``deltaprop.optim``) element by
+element, in the same order of operations, so θ has the readable update's bits;
+scalars reach it as arrays of θ's dtype (``hyper``, ``sched``), so a float32 run
+computes in float32 as numpy does with Python scalars. :func:`epoch` runs every
+mini-batch of an epoch (gather its rows, :func:`cost_and_grad`, check J,
+update) in one call and hands back what the loop records: the size-weighted
+sums of J's parts, each batch's outputs and which batches ran. Over one batch
+without an update, the same call is the engine's per-batch J and ∇J, so that a
+process compiles one function per dtype, not two.
 
 Layer indices as in ``backprop``: a[k], z[k], δ[k] belong to layer l = k + 1,
 W[k] joins layer k + 1 to layer k + 2 and f[k] is layer k + 2's activation.
@@ -34,10 +50,14 @@ from numba import njit
 from ..activations import LEAKY_SLOPE
 from .cache import ON_DISK
 from .codes import (
+    ADAM,
     BINARY_CROSS_ENTROPY,
     CROSS_ENTROPY,
     EXP,
+    GD,
     LEAKY_RELU,
+    MOMENTUM,
+    NONE,
     POISSON,
     RELU,
     SIGMOID,
@@ -51,8 +71,8 @@ BLAS_FROM = 32768
 """m·s_in·s_out from which a product goes to BLAS instead of the loops."""
 
 FAST = {"reassoc", "contract"}  # reorder and fuse sums; never assume finite numbers
-jit = njit(cache=ON_DISK, nogil=True)
-jit_fast = njit(cache=ON_DISK, nogil=True, fastmath=FAST)
+jit = njit(cache=ON_DISK, nogil=True, error_model="numpy")
+jit_fast = njit(cache=ON_DISK, nogil=True, fastmath=FAST, error_model="numpy")
 
 
 # --- products ------------------------------------------------------------------------------
@@ -332,3 +352,121 @@ def cost_and_grad(theta, grad, sizes, codes, cost, lam, x, y, w, masks, mrow, wo
             total += theta[p] * theta[p]
         decay = (lam / 2) * total
     return data, decay
+
+
+# --- updates, and a whole epoch of them --------------------------------------------------
+
+
+@jit
+def update(opt, theta, grad, v1, v2, hyper, sched, t):  # type: ignore[no-untyped-def]
+    """One step of the optimizer ``opt`` on θ, in place (the state v1, v2 too).
+
+    ``hyper``: GD and momentum (α, μ); Adam (β₁, 1 − β₁, β₂, 1 − β₂).
+    ``sched[t]``: Adam's (α / (1 − β₁ᵗ), √(1 − β₂ᵗ), ε) for its t-th step of the epoch.
+
+    - GD: θ := θ − α ∇J
+    - momentum: v := μ v − α ∇J; θ := θ + v   (Nesterov: θ := θ − α ∇J + μ v)
+    - Adam: m := β₁ m + (1 − β₁) g; v := β₂ v + (1 − β₂) g²; θ := θ − α m̂ / (√v̂ + ε)
+    """
+    n = theta.shape[0]
+    if opt == ADAM:
+        b1, c1, b2, c2 = hyper[0], hyper[1], hyper[2], hyper[3]
+        lr_c1, sqrt_c2, eps = sched[t, 0], sched[t, 1], sched[t, 2]
+        for p in range(n):
+            g = grad[p]
+            m = v1[p] * b1
+            m = m + c1 * g
+            v = v2[p] * b2
+            v = v + c2 * (g * g)
+            v1[p], v2[p] = m, v
+            theta[p] = theta[p] - (lr_c1 * m) / (math.sqrt(v) / sqrt_c2 + eps)
+        return
+    lr = hyper[0]
+    if opt == GD:
+        for p in range(n):
+            theta[p] = theta[p] - lr * grad[p]
+        return
+    mu = hyper[1]
+    for p in range(n):
+        step = lr * grad[p]
+        v = v1[p] * mu
+        v = v - step
+        v1[p] = v
+        if opt == MOMENTUM:
+            theta[p] = theta[p] + v
+        else:
+            theta[p] = (theta[p] - step) + mu * v
+
+
+@jit
+def epoch(  # type: ignore[no-untyped-def]
+    net, theta, grad, lam, alpha, data, order, bs, n_batches, masks, bufs, opt, state, flags, res
+):
+    """Run ``n_batches`` mini-batches of ``order`` (bs rows each, the last fewer); steps made.
+
+    Args (tuples, to keep the signature short):
+      net: (sizes, codes, cost), as :func:`kernels.cost_and_grad` takes them.
+      lam, alpha: λ; with alpha ≥ 0, each batch's λ is alpha / Σ_B wᵢ instead.
+      data: (x, y, w), every example (w empty without weights).
+      order: the epoch's order of the m examples.
+      masks: the epoch's dropout masks, row p for the example at place p of the order.
+      bufs: (work, xb, yb, wb, outputs): scratch, gathered rows, and every batch's
+        outputs, flat, in the order's places.
+      opt, state: the optimizer's code and (v1, v2, hyper, sched) for :func:`update`;
+        ``codes.NONE``: no update (one batch's J and ∇J, the per-batch call).
+      flags: (diverge, skip_empty): stop before updating from a non-finite J;
+        skip a batch whose weights sum to 0.
+      res: filled with the sums Σ_B n_B data_B, Σ_B n_B decay_B, the last batch's
+        data term and decay, then one entry per batch: 1 where it ran, 0 where it
+        was skipped, NaN where J was not finite.
+
+    Returns (steps made, whether a non-finite J stopped it).
+    """
+    sizes, codes, cost = net
+    x, y, w = data
+    work, xb, yb, wb, outputs = bufs
+    v1, v2, hyper, sched = state
+    diverge, skip_empty = flags
+    m = order.shape[0]
+    s_in, s_out = x.shape[1], y.shape[1]
+    weighted = w.shape[0] > 0
+    steps = 0
+    for j in range(n_batches):
+        first = j * bs
+        n = min(bs, m - first)
+        xj = xb[: n * s_in].reshape((n, s_in))
+        yj = yb[: n * s_out].reshape((n, s_out))
+        wj = wb[: n if weighted else 0]
+        total = 0.0
+        for i in range(n):
+            row = order[first + i]
+            for c in range(s_in):  # element by element: a slice assignment compiles slowly
+                xj[i, c] = x[row, c]
+            for c in range(s_out):
+                yj[i, c] = y[row, c]
+            if weighted:
+                wj[i] = w[row]
+                total += w[row]
+        if not weighted:
+            total = float(n)
+        if skip_empty and weighted and not total > 0:
+            res[4 + j] = 0.0
+            continue
+        lam_j = lam if alpha < 0 else alpha / total
+        out = outputs[first * s_out : (first + n) * s_out].reshape((n, s_out))
+        part, decay = cost_and_grad(
+            theta, grad, sizes, codes, cost, lam_j, xj, yj, wj, masks, first, work, out
+        )
+        res[2], res[3] = part, decay
+        if not math.isfinite(part + decay):
+            res[4 + j] = np.nan
+            if diverge:
+                return steps, True
+        else:
+            res[4 + j] = 1.0
+        if opt != NONE:
+            update(opt, theta, grad, v1, v2, hyper, sched, steps)
+            steps += 1
+        res[0] += part * n
+        res[1] += decay * n
+    return steps, False
