@@ -147,6 +147,20 @@ def test_weights_summing_to_zero_give_nan_as_numpy_does():
     assert np.isnan(fast.parts[0]) and np.isnan(ref.parts[0])
 
 
+@pytest.mark.parametrize("hidden", HIDDEN_ACTIVATIONS)
+def test_nan_weights_give_nan_j_as_the_reference_does(hidden):
+    # relu's max(z, 0) must keep a NaN, as numpy's does, or J would hide a NaN θ.
+    net = dp.Network([3, 4, 2], activation=hidden, seed=0)
+    net.params[0] = np.nan
+    batch = Batch(np.ones((2, 3)), np.full((2, 2), 0.5))
+    with np.errstate(invalid="ignore"):
+        fast = NetworkObjective(net).evaluate(net.params, batch, np.empty(net.n_params))
+        ref = NetworkObjective(net, engine="reference").evaluate(
+            net.params, batch, np.empty(net.n_params)
+        )
+    assert np.isnan(fast.parts[0]) and np.isnan(ref.parts[0])
+
+
 def test_blas_threshold_is_the_one_documented():
     # The loops and BLAS meet at BLAS_FROM: one product each side of it, both tested above.
     assert 9 * 6 * 5 < kernels.BLAS_FROM <= 40 * 64 * 100

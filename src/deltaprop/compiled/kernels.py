@@ -161,7 +161,7 @@ def apply(code, z, out):  # type: ignore[no-untyped-def]
             elif code == TANH:
                 v = math.tanh(v)
             elif code == RELU:
-                v = max(v, 0.0)
+                v = 0.0 if v < 0 else v  # NaN stays NaN, as numpy.maximum keeps it
             elif code == LEAKY_RELU:
                 v = v if v > 0 else LEAKY_SLOPE * v
             elif code == SOFTPLUS:
