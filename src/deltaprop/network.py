@@ -280,6 +280,19 @@ class Network:
         other.W, other.b = other.layout.unpack(self.xp, other._theta)
         return other
 
+    def to(self, xp: ModuleType | str | None = None, device: Any = None) -> Network:
+        """A copy whose arrays are ``xp``'s on ``device``: ``net.to("torch", "cuda")``.
+
+        θ is copied once, through host memory; this network is untouched.
+        """
+        other = object.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.xp = resolve_namespace(xp)
+        other.device = resolve_device(other.xp, device)
+        other._theta = other.from_host(np.array(_to_numpy(self._theta)))
+        other.W, other.b = other.layout.unpack(other.xp, other._theta)
+        return other
+
     def save(self, path: Any, *, metadata: Any = None, force: bool = True) -> None:
         """Write the model file (safetensors + JSON metadata, atomically); see ``io``."""
         from .modelformat import write_model  # the format alone: it knows nothing of Network

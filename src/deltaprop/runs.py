@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import metrics as scoring
+from ._arrays import to_numpy
+from ._devices import is_host
 from .app import DEFAULTS, REFERENCES
 from .data import (
     CLASSIFICATION,
@@ -89,6 +91,8 @@ def build_network(prepared: Prepared, settings: Mapping[str, Any]) -> Network:
             init=settings["init"],
             dtype=settings["dtype"],
             seed=settings["seed"],
+            xp=settings.get("backend"),
+            device=settings.get("device"),
         )
     except ValueError as exc:  # said in the Python names: say it in the flags' names
         raise ValueError(_as_flags(str(exc))) from None
@@ -114,23 +118,31 @@ def run_training(
     weights = None
     if settings.get("class_weight") == "balanced":
         weights = balanced_weights(prepared, options.get("comm"))
+    X_val, Y_val = on_device(net, prepared.X_val), on_device(net, prepared.Y_val)
     return train(
         net,
-        prepared.X_train,
-        prepared.Y_train,
+        on_device(net, prepared.X_train),
+        on_device(net, prepared.Y_train),
         optimizer=settings["optimizer"],
         learning_rate=settings["learning_rate"],
         momentum=settings["momentum"],
         epochs=settings["epochs"],
         batch_size=settings["batch_size"] or None,
-        validation=(prepared.X_val, prepared.Y_val) if has_val else None,
+        validation=(X_val, Y_val) if has_val else None,
         early_stopping=(settings["early_stopping"] or None) if has_val else None,
         seed=settings["seed"],
         checkpoint_every=settings["checkpoint_every"],
         dropout=settings["dropout"],
-        sample_weight=weights,
+        sample_weight=on_device(net, weights),
         **options,
     )
+
+
+def on_device(net: Network, host: Any) -> Any:
+    """Host data as the network takes it: as it is on the host, else one copy to its device."""
+    if host is None or is_host(net.xp, net.device):
+        return host
+    return net.from_host(np.asarray(host))
 
 
 def balanced_weights(prepared: Prepared, comm: Any = None) -> np.ndarray:
@@ -174,8 +186,8 @@ def scores(
     """J, and accuracy / macro-F1 / confusion or RMSE / MAE / R², each beside the baseline's."""
     if len(X) == 0:
         return {}
-    data, decay = net.cost_terms(X, Y)
-    out = np.asarray(net.predict(X), dtype=np.float64)
+    data, decay = net.cost_terms(on_device(net, X), on_device(net, Y))
+    out = np.asarray(to_numpy(net.predict(on_device(net, X))), dtype=np.float64)
     result: dict[str, Any] = {"loss": data + decay, "data_term": data}
     if target.task == CLASSIFICATION:
         result.update(
@@ -298,7 +310,7 @@ def _check_features(data: str, n_features: int, n_in: int) -> None:
 
 def predictions_csv(net: Network, X: np.ndarray, target: TargetEncoder) -> str:
     """Predictions as CSV text: the class and its probabilities, or values in the target's units."""
-    out = np.asarray(net.predict(X), dtype=np.float64)
+    out = np.asarray(to_numpy(net.predict(on_device(net, X))), dtype=np.float64)
     if target.task == CLASSIFICATION:
         names = list(target.classes) or [str(i) for i in range(out.shape[1])]
         header = ["prediction", *[f"p_{c}" for c in names]]
