@@ -308,7 +308,7 @@ class Trainer:
         batch = self._rows(order, first, bs)
         if self._masks is None:
             return batch
-        idx = None if order is None else order[first : first + bs]
+        idx = None if order is None else order[first : min(first + bs, order.shape[0])]
         rows: Any = None  # this rank's rows of the global batch
         if self.dp is not None:
             lo, hi = self.offset, self.offset + self.data.m
@@ -320,7 +320,7 @@ class Trainer:
         """This rank's rows of the mini-batch order[first : first + bs] (all rows: None)."""
         if order is None:
             return self.data
-        idx = order[first : first + bs]
+        idx = order[first : min(first + bs, order.shape[0])]
         if self.dp is not None:  # global row numbers that fall in this rank's shard
             lo = self.offset
             hi = lo + self.data.m
