@@ -151,8 +151,8 @@ def accuracy_count(xp: Any, cost_name: str, out: Array, y: Array) -> Array | Non
     ``xp`` (left where it was computed: no synchronisation); None for other costs."""
     if cost_name == "cross_entropy":
         return xp.sum(xp.astype(xp.argmax(out, axis=1) == xp.argmax(y, axis=1), out.dtype))
-    if cost_name == "binary_cross_entropy":
-        return xp.sum(xp.astype((out > 0.5) == (y > 0.5), out.dtype))
+    if cost_name == "binary_cross_entropy":  # each row counts its fraction of outputs right
+        return xp.sum(xp.astype((out > 0.5) == (y > 0.5), out.dtype)) / out.shape[1]
     return None
 
 
