@@ -26,7 +26,7 @@ from ..costs import COSTS
 from ..history import Callback
 from ..network import Network
 from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
-from ._params import Settings, settings
+from ._params import STOCHASTIC_SOLVERS, Settings, settings
 from ._skcallbacks import MIXINS, EpochTasks, callback_management_context, has_sklearn_callbacks
 
 SKLEARN_NAMES = {"sigmoid": "logistic"}
@@ -441,3 +441,13 @@ def _sample_weight(sample_weight: Any, m: int) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("sample_weight: every weight is zero; at least one must be positive")
     return w
+
+
+def stochastic_only(est: BaseMLP) -> bool:
+    """``partial_fit``'s condition: a stochastic solver, else an AttributeError saying so."""
+    if est.solver not in STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers 'sgd' and 'adam'; "
+            f"solver={est.solver!r} is not stochastic"
+        )
+    return True
