@@ -9,6 +9,10 @@ tests run wherever ``torch.cuda.is_available()``.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -311,3 +315,88 @@ def test_command_names_a_missing_cupy(tmp_path: Path, capsys):
     dp.Network([2, 2]).save(model)
     code, _, err = run(["predict", model, "xor", "--backend", "cupy"], capsys)
     assert code == 2 and "--backend cupy: cupy is not installed" in error_line(err)
+
+
+# --- the scikit-learn estimators --------------------------------------------------------------
+
+
+def test_estimators_on_torchs_cpu_device_fit_as_on_numpy():
+    sk = pytest.importorskip("deltaprop.sklearn")
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 5))
+    labels = (X[:, 0] + X[:, 1] > 0).astype(int)
+    for solver, early in (("adam", False), ("sgd", True), ("lbfgs", False)):
+        kw = dict(hidden_layer_sizes=(7,), solver=solver, max_iter=8, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            host = sk.MLPClassifier(early_stopping=early, **kw).fit(X, labels)
+            est = sk.MLPClassifier(early_stopping=early, device="cpu", **kw)
+            est.fit(torch.as_tensor(X), labels)  # a CPU tensor is host data
+        assert isinstance(est.network_.params, torch.Tensor)
+        np.testing.assert_allclose(to_numpy(est.network_.params), host.network_.params, atol=1e-12)
+        np.testing.assert_allclose(est.loss_curve_, host.loss_curve_, rtol=1e-12)
+        proba = est.predict_proba(X)  # array_api_dispatch off: numpy out
+        assert isinstance(proba, np.ndarray)
+        np.testing.assert_allclose(proba, host.predict_proba(X), atol=1e-12)
+        assert (est.predict(X) == host.predict(X)).all()
+    assert clone(est).get_params()["device"] == "cpu"
+    assert sk.MLPRegressor().get_params()["device"] is None
+
+
+def test_an_estimator_file_keeps_its_device(tmp_path: Path):
+    sk = pytest.importorskip("deltaprop.sklearn")
+    X, labels = data()[0], np.arange(40) % 2
+    est = sk.MLPRegressor(hidden_layer_sizes=(4,), max_iter=5, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, labels.astype(float))
+    est.save(tmp_path / "r.safetensors")
+    back = sk.load(tmp_path / "r.safetensors")
+    assert back.device == "cpu"
+    np.testing.assert_allclose(back.predict(X), est.predict(X), rtol=1e-12)
+    assert isinstance(back.network_.params, torch.Tensor)  # moved once, at the first predict
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")
+def test_an_estimator_asking_for_cuda_without_a_card_names_device():
+    sk = pytest.importorskip("deltaprop.sklearn")
+    X, Y = data()
+    with pytest.raises(ValueError, match=r"^device: 'cuda' needs a CUDA device"):
+        sk.MLPClassifier(device="cuda").fit(X, Y.argmax(axis=1))
+
+
+def test_estimators_under_array_api_dispatch_keep_the_inputs_namespace():
+    """scikit-learn's convention: with array_api_dispatch, outputs follow the input's
+    namespace and device. Its dispatch needs SCIPY_ARRAY_API=1 before scipy is imported,
+    so this runs in a fresh interpreter."""
+    code = """
+import numpy as np, torch, warnings
+from sklearn import config_context
+from deltaprop.sklearn import MLPClassifier, MLPRegressor
+rng = np.random.default_rng(0)
+X = rng.normal(size=(60, 4)); labels = (X[:, 0] > 0).astype(int)
+warnings.simplefilter("ignore")
+host = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0).fit(X, labels)
+with config_context(array_api_dispatch=True):
+    est = MLPClassifier(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    est.fit(torch.as_tensor(X), labels)                 # device None: X's namespace
+    assert isinstance(est.network_.params, torch.Tensor)
+    proba = est.predict_proba(torch.as_tensor(X))
+    assert isinstance(proba, torch.Tensor) and proba.shape == (60, 2)
+    np.testing.assert_allclose(proba.numpy(), host.predict_proba(X), atol=1e-12)
+    assert isinstance(est.predict_proba(X), np.ndarray)  # numpy in, numpy out
+    assert isinstance(est.predict_log_proba(torch.as_tensor(X)), torch.Tensor)
+    assert (est.predict(torch.as_tensor(X)) == host.predict(X)).all()
+    reg = MLPRegressor(hidden_layer_sizes=(3,), max_iter=5, random_state=0)
+    out = reg.fit(torch.as_tensor(X), X[:, 0]).predict(torch.as_tensor(X))
+    assert isinstance(out, torch.Tensor) and out.shape == (60,)
+print("ok")
+"""
+    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-3000:]

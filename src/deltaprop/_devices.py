@@ -177,3 +177,13 @@ def _move_hint(xp: Namespace, device: Any, name: str) -> str:
     if lib == "numpy":
         return f"{name}.cpu() for a torch tensor, {name}.get() for a CuPy array"
     return f"xp.asarray({name}, device={device!r})"
+
+
+def host_to(net: Any, host: Any) -> Any:
+    """Host data as ``net`` takes it: as it is for a network on the host, else one copy to
+    its device (in its dtype); None, device arrays and scipy.sparse matrices stay as they are."""
+    if host is None or is_host(net.xp, net.device) or array_place(host) is not None:
+        return host
+    if hasattr(host, "tocsr"):  # sparse: the network says what it can do with it
+        return host
+    return net.from_host(np.asarray(host))

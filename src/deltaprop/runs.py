@@ -16,7 +16,7 @@ import numpy as np
 
 from . import metrics as scoring
 from ._arrays import to_numpy
-from ._devices import is_host
+from ._devices import host_to
 from .app import DEFAULTS, REFERENCES
 from .data import (
     CLASSIFICATION,
@@ -118,11 +118,11 @@ def run_training(
     weights = None
     if settings.get("class_weight") == "balanced":
         weights = balanced_weights(prepared, options.get("comm"))
-    X_val, Y_val = on_device(net, prepared.X_val), on_device(net, prepared.Y_val)
+    X_val, Y_val = host_to(net, prepared.X_val), host_to(net, prepared.Y_val)
     return train(
         net,
-        on_device(net, prepared.X_train),
-        on_device(net, prepared.Y_train),
+        host_to(net, prepared.X_train),
+        host_to(net, prepared.Y_train),
         optimizer=settings["optimizer"],
         learning_rate=settings["learning_rate"],
         momentum=settings["momentum"],
@@ -133,16 +133,9 @@ def run_training(
         seed=settings["seed"],
         checkpoint_every=settings["checkpoint_every"],
         dropout=settings["dropout"],
-        sample_weight=on_device(net, weights),
+        sample_weight=host_to(net, weights),
         **options,
     )
-
-
-def on_device(net: Network, host: Any) -> Any:
-    """Host data as the network takes it: as it is on the host, else one copy to its device."""
-    if host is None or is_host(net.xp, net.device):
-        return host
-    return net.from_host(np.asarray(host))
 
 
 def balanced_weights(prepared: Prepared, comm: Any = None) -> np.ndarray:
@@ -186,8 +179,8 @@ def scores(
     """J, and accuracy / macro-F1 / confusion or RMSE / MAE / R², each beside the baseline's."""
     if len(X) == 0:
         return {}
-    data, decay = net.cost_terms(on_device(net, X), on_device(net, Y))
-    out = np.asarray(to_numpy(net.predict(on_device(net, X))), dtype=np.float64)
+    data, decay = net.cost_terms(host_to(net, X), host_to(net, Y))
+    out = np.asarray(to_numpy(net.predict(host_to(net, X))), dtype=np.float64)
     result: dict[str, Any] = {"loss": data + decay, "data_term": data}
     if target.task == CLASSIFICATION:
         result.update(
@@ -310,7 +303,7 @@ def _check_features(data: str, n_features: int, n_in: int) -> None:
 
 def predictions_csv(net: Network, X: np.ndarray, target: TargetEncoder) -> str:
     """Predictions as CSV text: the class and its probabilities, or values in the target's units."""
-    out = np.asarray(to_numpy(net.predict(on_device(net, X))), dtype=np.float64)
+    out = np.asarray(to_numpy(net.predict(host_to(net, X))), dtype=np.float64)
     if target.task == CLASSIFICATION:
         names = list(target.classes) or [str(i) for i in range(out.shape[1])]
         header = ["prediction", *[f"p_{c}" for c in names]]

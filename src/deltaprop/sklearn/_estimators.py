@@ -16,6 +16,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._arrays import namespace_of, to_numpy
 from .._sparse import SPARSE_FORMATS
 from ._base import BaseMLP, stochastic_only
 from ._regressor import MLPRegressor
@@ -89,6 +90,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         held-out data, val_loss_curve_; improving means falling by tol).
       class_weight: "balanced" (wᵢ = n_samples / (n_classes · n_{yᵢ})) or a dict
         {label: weight}; multiplies any sample_weight. partial_fit takes a dict only.
+      device: where to compute: None (numpy on the CPU; under scikit-learn's
+        array_api_dispatch, X's namespace and device), or "cpu", "cuda",
+        "cuda:1" (torch there, or X's namespace under array_api_dispatch). fit
+        checks the inputs on the host (one copy) and moves them to the device
+        once; predict_proba returns numpy, or X's namespace and device under
+        array_api_dispatch (predict's labels are decoded on the host).
 
     Attributes:
       network_: the fitted deltaprop.Network; coefs_ and intercepts_ are views
@@ -149,6 +156,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout: float | Sequence[float] | None = None,
         early_stopping_metric: str = "score",
         class_weight: str | Mapping[Any, float] | None = None,
+        device: Any = None,
     ) -> None:
         self.class_weight = class_weight
         super().__init__(
@@ -181,6 +189,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             cost=cost,
             dropout=dropout,
             early_stopping_metric=early_stopping_metric,
+            device=device,
         )
 
     def fit(
@@ -283,24 +292,28 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return float(accuracy_score(y, self._decode(out), sample_weight=sample_weight))
 
     def predict(self, X: Any) -> Any:
-        """The predicted label of each row of X (an indicator row for multi-label targets)."""
-        return self._decode(self._output(X))
+        """The predicted label of each row of X (an indicator row for multi-label targets),
+        decoded on the host: ``classes_`` may be strings."""
+        return self._decode(np.asarray(to_numpy(self._output(X))))
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> Any:
         """p(class | x), shape (n_samples, n_classes), columns ordered as ``classes_``.
 
         For two classes, the columns are 1 − σ(z) and σ(z) of the single
-        sigmoid output; for multi-label targets, σ(z) of each label.
+        sigmoid output; for multi-label targets, σ(z) of each label. numpy, or
+        under ``array_api_dispatch`` an array of X's namespace on X's device.
         """
         out = self._output(X)
         if out.shape[1] == 1:
-            p = out.ravel()
-            return np.vstack([1 - p, p]).T
+            xp = namespace_of(out)
+            p = xp.reshape(out, (-1,))
+            return xp.stack([1 - p, p], axis=1)
         return out
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: Any) -> Any:
         """log p(class | x): the log of :meth:`predict_proba`, as scikit-learn defines it."""
-        return np.log(self.predict_proba(X))
+        proba = self.predict_proba(X)
+        return namespace_of(proba).log(proba)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -11,6 +11,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._arrays import namespace_of
 from .._sparse import SPARSE_FORMATS
 from ._base import BaseMLP, stochastic_only
 from ._params import Settings
@@ -88,6 +89,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         cost: str | None = None,
         dropout: float | Sequence[float] | None = None,
         early_stopping_metric: str = "score",
+        device: Any = None,
     ) -> None:
         self.loss = loss
         super().__init__(
@@ -120,6 +122,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             cost=cost,
             dropout=dropout,
             early_stopping_metric=early_stopping_metric,
+            device=device,
         )
 
     def _settings(self) -> Settings:
@@ -175,8 +178,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     def predict(self, X: Any) -> np.ndarray:
         """h_{W,b}(x) for each row of X: shape (n_samples,) for one output, else (n_samples, k)."""
-        out = self._output(X)
-        return out.ravel() if out.shape[1] == 1 else out
+        out = self._output(X)  # numpy, or X's namespace under array_api_dispatch
+        return namespace_of(out).reshape(out, (-1,)) if out.shape[1] == 1 else out
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
