@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 1e-4,
     "init": None,
     "dtype": "float64",
+    "backend": "numpy",  # the array library: numpy, torch or cupy
+    "device": None,  # where it computes: cpu or cuda (cuda:1, ...); None: the library's default
     "optimizer": "adam",
     "learning_rate": 1e-3,
     "momentum": 0.9,
@@ -131,6 +133,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "weight_decay": (float, int),
     "init": (str,),
     "dtype": (str,),
+    "backend": (str,),
+    "device": (str,),
     "optimizer": (str,),
     "learning_rate": (float, int),
     "momentum": (float, int),
@@ -297,12 +301,14 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
         ("init", INITS),
         ("optimizer", OPTIMIZERS),
         ("dtype", ("float32", "float64")),
+        ("backend", BACKENDS),
         ("task", TASKS),
         ("missing", MISSING_POLICIES),
         ("class_weight", ("balanced",)),
     ):
         if settings[key] is not None:
             check_choice(origin[key], settings[key], choices, key.replace("_", " "))
+    check_device(settings, origin)
     if settings["test_size"] is not None and settings["test_size"] + settings["val_size"] >= 1:
         raise ValueError(
             f"{origin['test_size']} {settings['test_size']:g} and {origin['val_size']} "
@@ -332,3 +338,41 @@ def _check_settings(settings: dict[str, Any], origin: Mapping[str, str]) -> None
                 f"{origin['encoding']}: unknown encoding {settings['encoding']!r} "
                 "(try utf-8, latin-1, cp1252)"
             ) from None
+
+
+BACKENDS = ("numpy", "torch", "cupy")
+"""The array libraries ``--backend`` names (``Network``'s ``xp``)."""
+
+
+def check_device(settings: Mapping[str, Any], origin: Mapping[str, str]) -> None:
+    """``--backend`` and ``--device`` checked together, before any data is read.
+
+    The library must import and the device exist: a missing torch or CuPy, a
+    CPU-only torch or no CUDA card is one line naming what is missing.
+    """
+    from ._arrays import resolve_namespace
+    from ._devices import resolve_device
+
+    backend, device = settings["backend"], settings["device"]
+    if device is not None and not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ValueError(f"{origin['device']}: expected cpu or cuda (or cuda:N), got {device!r}")
+    if backend == "numpy" and device not in (None, "cpu"):
+        raise ValueError(
+            f"{origin['device']} {device}: numpy computes on the CPU; add --backend torch "
+            "(or --backend cupy) to train on a GPU"
+        )
+    if backend == "cupy" and device == "cpu":
+        raise ValueError(f"{origin['device']} cpu: CuPy computes on CUDA devices only")
+    try:
+        xp = resolve_namespace(backend)
+    except ValueError:
+        hint = "pip install torch" if backend == "torch" else "pip install cupy-cuda12x"
+        raise ValueError(
+            f"{origin['backend']} {backend}: {backend} is not installed ({hint})"
+        ) from None
+    try:
+        resolve_device(xp, device)
+    except (ValueError, ImportError) as exc:
+        raise ValueError(
+            f"{origin['device']} {device}: {str(exc).removeprefix('device: ')}"
+        ) from None
