@@ -28,6 +28,7 @@ from .data import (
 )
 from .data.shards import Ranks, is_npy_file, prepare_npy_shard, shard_prepared
 from .network import Network
+from .optim import Cosine
 
 
 def prepare(data: str, settings: Mapping[str, Any], dp: Ranks | None = None) -> Prepared:
@@ -110,6 +111,9 @@ def run_training(
     """
     from .training import train
 
+    rate: Any = settings["learning_rate"]
+    if settings.get("schedule") == "cosine":
+        rate = Cosine(rate, epochs=settings["epochs"])
     has_val = len(prepared.X_val) > 0
     weights = None
     if settings.get("class_weight") == "balanced":
@@ -119,7 +123,7 @@ def run_training(
         prepared.X_train,
         prepared.Y_train,
         optimizer=settings["optimizer"],
-        learning_rate=settings["learning_rate"],
+        learning_rate=rate,
         momentum=settings["momentum"],
         epochs=settings["epochs"],
         batch_size=settings["batch_size"] or None,
