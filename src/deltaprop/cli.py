@@ -160,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     _device_options(t)
     t.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZERS)} (default adam)")
     t.add_argument("--learning-rate", type=float, help="α (default 1e-3)")
+    t.add_argument(
+        "--schedule",
+        help="constant: α stays --learning-rate; cosine: α falls from --learning-rate to 0 "
+        "along half a cosine over the --epochs (default constant; unused by L-BFGS)",
+    )
     t.add_argument("--momentum", type=float, help="μ for momentum and nesterov (default 0.9)")
     t.add_argument("--epochs", type=int, help="epoch budget (L-BFGS: iterations)")
     t.add_argument("--batch-size", type=int, help="examples per update (0: full batch)")

@@ -289,7 +289,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     settings = extra.get("settings") or {}
     if settings:
         out.append(
-            f"  optimizer    {settings.get('optimizer')}, α = {settings.get('learning_rate')}, "
+            f"  optimizer    {settings.get('optimizer')}, α = {settings.get('learning_rate')}"
+            f"{' (cosine to 0)' if settings.get('schedule') == 'cosine' else ''}, "
             f"batch {settings.get('batch_size')}, epochs ≤ {settings.get('epochs')}, "
             f"seed {settings.get('seed')}"
         )

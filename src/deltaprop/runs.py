@@ -30,6 +30,7 @@ from .data import (
 )
 from .data.shards import Ranks, is_npy_file, prepare_npy_shard, shard_prepared
 from .network import Network
+from .optim import Cosine
 
 
 def prepare(data: str, settings: Mapping[str, Any], dp: Ranks | None = None) -> Prepared:
@@ -114,6 +115,9 @@ def run_training(
     """
     from .training import train
 
+    rate: Any = settings["learning_rate"]
+    if settings.get("schedule") == "cosine":
+        rate = Cosine(rate, epochs=settings["epochs"])
     has_val = len(prepared.X_val) > 0
     weights = None
     if settings.get("class_weight") == "balanced":
@@ -124,7 +128,7 @@ def run_training(
         host_to(net, prepared.X_train),
         host_to(net, prepared.Y_train),
         optimizer=settings["optimizer"],
-        learning_rate=settings["learning_rate"],
+        learning_rate=rate,
         momentum=settings["momentum"],
         epochs=settings["epochs"],
         batch_size=settings["batch_size"] or None,
