@@ -60,6 +60,21 @@ def pin_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def configure_xla(threads: int) -> None:
+    """XLA's threads and float64 for JAX (``jax_scan.py``), set before jax is imported.
+
+    One thread: Eigen's and XLA's intra-op pools limited to one. More: XLA's default
+    pool (every core), the only other setting its CPU client takes at start.
+    """
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ["JAX_ENABLE_X64"] = "1"
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
+
+
 def environment(threads: int) -> dict[str, Any]:
     """Machine, libraries, BLAS builds and their thread counts, for the report."""
     import scipy
@@ -85,19 +100,26 @@ def environment(threads: int) -> dict[str, Any]:
             }
         )
     torch_blas = "MKL" if torch.backends.mkl.is_available() else "unknown"
+    versions = {
+        "deltaprop": deltaprop.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+    }
+    try:
+        import jax
+
+        versions["jax"] = jax.__version__
+    except ImportError:
+        versions["jax"] = "not installed"
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": _cpu_name(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
-        "versions": {
-            "deltaprop": deltaprop.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "torch": torch.__version__,
-        },
+        "versions": versions,
         "threads": threads,
         "torch_threads": torch.get_num_threads(),
         "torch_blas": torch_blas,
@@ -370,6 +392,7 @@ def parser(description: str) -> argparse.ArgumentParser:
         "--lbfgs-iters", type=int, default=10, help="P4: L-BFGS iterations per repetition"
     )
     p.add_argument("--p5-steps", type=int, default=5000, help="P5: steps per repetition")
+    p.add_argument("--p6-epochs", type=int, default=2, help="P6: epochs per repetition")
     p.add_argument("--scaling-rows", type=int, default=15000, help="scaling: m of the width sweep")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     return p
@@ -378,6 +401,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 def setup(args: argparse.Namespace) -> dict[str, Any]:
     """Drop the OpenBLAS overrides (by re-running), pin threads, print the environment."""
     clean_blas_environment()
+    configure_xla(args.threads)
     if args.reps < 3:
         raise SystemExit("--reps: medians need at least 3 repetitions")
     import scipy.optimize  # noqa: F401  (load every BLAS before threadpoolctl limits them)

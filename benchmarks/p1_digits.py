@@ -13,7 +13,8 @@ import argparse
 
 import harness
 from benchdata import as_dtype, digits
-from systems import Comparison, Spec, compare, engine_target
+from comparison import Comparison, compare, engine_target
+from systems import Spec
 
 TARGETS = {"scikit-learn": 0.50, "PyTorch": 0.50}
 
