@@ -374,25 +374,36 @@ def write_json(path: str, data: Any) -> None:
 # --- command line ----------------------------------------------------------------------------
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """The options every benchmark script takes."""
+def parser(description: str, thread_counts: bool = False) -> argparse.ArgumentParser:
+    """The options every benchmark script takes.
+
+    With ``thread_counts``, ``--threads`` takes several counts (default 1 and 2), one
+    whole run each (``run.py``); otherwise one (default 1).
+    """
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--reps", type=int, default=3, help="timed repetitions per system (≥ 3)")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="threads for every system's BLAS, OpenMP and torch pools (default 1: on a "
-        "shared or two-core machine, BLAS threads that wait for busy cores make timings "
-        "meaningless; on a quiet machine pass the number of cores)",
+    threads_help = (
+        "threads for every system's BLAS, OpenMP, torch and XLA pools (1: on a shared or "
+        "two-core machine, BLAS threads that wait for busy cores make timings noisy)"
     )
+    if thread_counts:
+        p.add_argument(
+            "--threads",
+            type=int,
+            nargs="+",
+            default=[1, 2],
+            help=threads_help + "; several counts run one after another, each in a fresh "
+            "process (XLA takes its threads once, at start), default 1 2",
+        )
+    else:
+        p.add_argument("--threads", type=int, default=1, help=threads_help + ", default 1")
     p.add_argument("--epochs", type=int, default=1, help="P2, P3: epochs per repetition")
     p.add_argument("--p1-epochs", type=int, default=50, help="P1: epochs per repetition")
     p.add_argument(
         "--lbfgs-iters", type=int, default=10, help="P4: L-BFGS iterations per repetition"
     )
     p.add_argument("--p5-steps", type=int, default=5000, help="P5: steps per repetition")
-    p.add_argument("--p6-epochs", type=int, default=2, help="P6: epochs per repetition")
+    p.add_argument("--p6-epochs", type=int, default=1, help="P6: epochs per repetition")
     p.add_argument("--scaling-rows", type=int, default=15000, help="scaling: m of the width sweep")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     return p

@@ -4,7 +4,7 @@ Adam (α = 0.001, β₁ = 0.9, β₂ = 0.999, ε = 1e-8), batch 32, float64; tim
 Every system starts from the same θ and takes the same mini-batches. Target:
 deltaprop ≤ 0.30 × scikit-learn's time (the compiled engine's, issue 17).
 
-    .venv/bin/python benchmarks/p6_tabular.py [--reps 3] [--p6-epochs 2]
+    .venv/bin/python benchmarks/p6_tabular.py [--reps 3] [--p6-epochs 1]
 """
 
 from __future__ import annotations
