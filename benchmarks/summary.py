@@ -75,3 +75,53 @@ def markdown(report: dict[str, Any]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|---|---|" + "---:|" * (len(header) - 2)]
     lines += ["| " + " | ".join(r) + " |" for r in rows(report)]
     return "\n".join(lines)
+
+
+def merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Reports of one thread count (say, one workload each) as one: their results in order.
+
+    The environment is the first report's; every report must have the same threads.
+    """
+    threads = {r["environment"]["threads"] for r in reports}
+    if len(threads) != 1:
+        raise SystemExit(f"the reports were run at different thread counts: {sorted(threads)}")
+    results = [res for r in reports for res in r["results"]]
+    results.sort(key=lambda res: list(LABELS).index(res["key"]) if res["key"] in LABELS else 99)
+    return {"environment": reports[0]["environment"], "results": results}
+
+
+def environment_line(report: dict[str, Any]) -> str:
+    """Date, machine, load, BLAS and versions: what the README's table is labelled with."""
+    import harness
+
+    env = report["environment"]
+    load = env.get("load_average")
+    return (
+        f"{env['date']}, {env['machine']} ({env['cores']} cores"
+        + (f", load average {load[0]:.1f} at the start" if load else "")
+        + f"), {env['threads']} thread(s) per system; BLAS: {harness.blas_line(env)}; "
+        + ", ".join(f"{k} {v}" for k, v in env["versions"].items())
+    )
+
+
+def main() -> None:
+    """Print the summary of JSON reports (``run.py``'s), merged, as text or Markdown."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("reports", nargs="+", help="run.py's JSON reports of one thread count")
+    p.add_argument("--markdown", action="store_true", help="a Markdown table (the README's)")
+    args = p.parse_args()
+    reports = []
+    for path in args.reports:
+        with open(path, encoding="utf-8") as fh:
+            reports.append(json.load(fh))
+    report = merged(reports)
+    print(environment_line(report))
+    print()
+    print(markdown(report) if args.markdown else table(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -169,3 +169,27 @@ def test_floor_counts_the_products_and_the_update() -> None:
     assert flops == products + elementwise
     assert exps == 32 * 2  # softmax only: relu has none
     assert floor.batch_work(sizes, 32, "sigmoid", "sgd")[1] == 32 * (2 + 200)
+
+
+def test_compile_time_runs_a_cold_and_a_warm_process() -> None:
+    import compile_time
+
+    rows = compile_time.measure(threads=1)
+    assert [r["case"] for r in rows] == list(compile_time.CASES)
+    for r in rows:
+        assert all(np.isfinite(r[k]) and r[k] > 0 for k in ("import", "first", "second"))
+
+
+def test_summary_rows_are_ratios_of_medians() -> None:
+    import summary
+
+    measured = {
+        "deltaprop": {"per_unit": [0.2, 0.1, 0.3]},  # median 0.2
+        "scikit-learn": {"per_unit": [0.5, 0.4, 0.9]},  # median 0.5
+        "floor": {"per_unit": [0.05]},
+    }
+    report = {"results": [{"key": "P6 float64", "unit": "s/epoch", "measured": measured}]}
+    (row,) = summary.rows(report)
+    assert row[:2] == [summary.LABELS["P6 float64"], "ms/epoch"]
+    assert row[2:7] == ["200", "500", "", "", "50"]
+    assert row[7:11] == ["0.40", "", "", "4.00"]
