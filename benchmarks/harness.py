@@ -336,7 +336,7 @@ def targets_table(targets: Sequence[Target]) -> str:
     lines.append("-" * len(lines[-1]))
     for t in targets:
         lines.append(
-            f"{t.workload:<26}{t.what:<34}{t.value:>10.2f}{'≤ ' + format(t.limit, '.2f'):>9}  "
+            f"{t.workload:<26}{t.what:<34}{t.value:>10.2f}{'≤ ' + format(t.limit, '.3g'):>9}  "
             f"{'yes' if t.met else 'NO'}"
         )
     return "\n".join(lines)
