@@ -52,12 +52,14 @@ test: lint typecheck unit
 stress: $(TEST_STAMP)
 	DELTAPROP_STRESS=10 $(PY) -m pytest -q tests/test_hardening.py
 
-# deltaprop beside scikit-learn's MLP and PyTorch on the CPU (benchmarks/run.py): medians,
-# ratios, the GEMM limit, memory and scaling; a few minutes. BENCH_ARGS passes options,
-# e.g. BENCH_ARGS="--threads 1 --only P2 P5".
+# deltaprop beside scikit-learn's MLP, PyTorch and JAX (jit + lax.scan over each epoch) on
+# the CPU (benchmarks/run.py): medians, ratios, the GEMM limit and the floor, compile
+# time, memory and scaling, at one and at two threads; several minutes. JAX is for the
+# benchmarks only (never a dependency of deltaprop). BENCH_ARGS passes options, e.g.
+# BENCH_ARGS="--only P6 --reps 3" (a quick look) or BENCH_ARGS="--threads 1 --only P2 P5".
 BENCH_ARGS ?=
 bench: $(STAMP)
-	$(PIP) install --quiet "scikit-learn>=1.3" threadpoolctl torch==2.13.0
+	$(PIP) install --quiet "scikit-learn>=1.3" threadpoolctl torch==2.13.0 "jax>=0.4.30" "jaxlib>=0.4.30"
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:

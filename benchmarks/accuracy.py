@@ -5,7 +5,7 @@ digits, MNIST-1D and Fashion-MNIST (when Debian's dataset-fashion-mnist is
 installed), with fixed seeds, and prints each accuracy beside its published
 reference and the wall time.
 
-    .venv/bin/python benchmarks/accuracy.py [--seeds 0 1 2]
+    .venv/bin/python benchmarks/accuracy.py [--seeds 0 1 2] [--datasets mnist1d digits]
 
 Each dataset's line per seed, then its mean over the seeds.
 """
@@ -37,10 +37,13 @@ def run(name: str, seed: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--datasets", nargs="+", choices=list(TARGETS), default=list(TARGETS), metavar="NAME"
+    )
     args = parser.parse_args()
     print(f"{'dataset':<15}{'seed':>5}{'test acc %':>12}{'target %':>10}{'train s':>9}  reference")
-    for name, target in TARGETS.items():
-        accuracies = []
+    for name in args.datasets:
+        target, accuracies, times = TARGETS[name], [], []
         for seed in args.seeds:
             try:
                 acc, seconds = run(name, seed)
@@ -48,6 +51,7 @@ def main() -> None:
                 print(f"{name:<15}{seed:>5}  skipped: {exc}")
                 break
             accuracies.append(acc)
+            times.append(seconds)
             source, figures = app.REFERENCES[name]
             ref = "; ".join(f"{what} {value:.2f} %" for what, value in figures)
             mark = "ok" if acc >= target else "BELOW TARGET"
@@ -57,7 +61,8 @@ def main() -> None:
             )
         if len(accuracies) > 1:
             mean = float(np.mean(accuracies))
-            print(f"{name:<15}{'mean':>5}{mean:>12.2f}{target:>10.2f}")
+            minutes = sum(times) / 60
+            print(f"{name:<15}{'mean':>5}{mean:>12.2f}{target:>10.2f}  ({minutes:.1f} min in all)")
 
 
 if __name__ == "__main__":

@@ -60,6 +60,21 @@ def pin_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
+def configure_xla(threads: int) -> None:
+    """XLA's threads and float64 for JAX (``jax_scan.py``), set before jax is imported.
+
+    One thread: Eigen's and XLA's intra-op pools limited to one. More: XLA's default
+    pool (every core), the only other setting its CPU client takes at start.
+    """
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ["JAX_ENABLE_X64"] = "1"
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
+
+
 def environment(threads: int) -> dict[str, Any]:
     """Machine, libraries, BLAS builds and their thread counts, for the report."""
     import scipy
@@ -85,19 +100,26 @@ def environment(threads: int) -> dict[str, Any]:
             }
         )
     torch_blas = "MKL" if torch.backends.mkl.is_available() else "unknown"
+    versions = {
+        "deltaprop": deltaprop.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "torch": torch.__version__,
+    }
+    try:
+        import jax
+
+        versions["jax"] = jax.__version__
+    except ImportError:
+        versions["jax"] = "not installed"
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "machine": _cpu_name(),
         "cores": os.cpu_count(),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
-        "versions": {
-            "deltaprop": deltaprop.__version__,
-            "numpy": np.__version__,
-            "scipy": scipy.__version__,
-            "scikit-learn": sklearn.__version__,
-            "torch": torch.__version__,
-        },
+        "versions": versions,
         "threads": threads,
         "torch_threads": torch.get_num_threads(),
         "torch_blas": torch_blas,
@@ -314,7 +336,7 @@ def targets_table(targets: Sequence[Target]) -> str:
     lines.append("-" * len(lines[-1]))
     for t in targets:
         lines.append(
-            f"{t.workload:<26}{t.what:<34}{t.value:>10.2f}{'≤ ' + format(t.limit, '.2f'):>9}  "
+            f"{t.workload:<26}{t.what:<34}{t.value:>10.2f}{'≤ ' + format(t.limit, '.3g'):>9}  "
             f"{'yes' if t.met else 'NO'}"
         )
     return "\n".join(lines)
@@ -352,24 +374,36 @@ def write_json(path: str, data: Any) -> None:
 # --- command line ----------------------------------------------------------------------------
 
 
-def parser(description: str) -> argparse.ArgumentParser:
-    """The options every benchmark script takes."""
+def parser(description: str, thread_counts: bool = False) -> argparse.ArgumentParser:
+    """The options every benchmark script takes.
+
+    With ``thread_counts``, ``--threads`` takes several counts (default 1 and 2), one
+    whole run each (``run.py``); otherwise one (default 1).
+    """
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--reps", type=int, default=3, help="timed repetitions per system (≥ 3)")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=1,
-        help="threads for every system's BLAS, OpenMP and torch pools (default 1: on a "
-        "shared or two-core machine, BLAS threads that wait for busy cores make timings "
-        "meaningless; on a quiet machine pass the number of cores)",
+    threads_help = (
+        "threads for every system's BLAS, OpenMP, torch and XLA pools (1: on a shared or "
+        "two-core machine, BLAS threads that wait for busy cores make timings noisy)"
     )
+    if thread_counts:
+        p.add_argument(
+            "--threads",
+            type=int,
+            nargs="+",
+            default=[1, 2],
+            help=threads_help + "; several counts run one after another, each in a fresh "
+            "process (XLA takes its threads once, at start), default 1 2",
+        )
+    else:
+        p.add_argument("--threads", type=int, default=1, help=threads_help + ", default 1")
     p.add_argument("--epochs", type=int, default=1, help="P2, P3: epochs per repetition")
     p.add_argument("--p1-epochs", type=int, default=50, help="P1: epochs per repetition")
     p.add_argument(
         "--lbfgs-iters", type=int, default=10, help="P4: L-BFGS iterations per repetition"
     )
     p.add_argument("--p5-steps", type=int, default=5000, help="P5: steps per repetition")
+    p.add_argument("--p6-epochs", type=int, default=1, help="P6: epochs per repetition")
     p.add_argument("--scaling-rows", type=int, default=15000, help="scaling: m of the width sweep")
     p.add_argument("--json", default=None, help="also write the results to this JSON file")
     return p
@@ -378,6 +412,7 @@ def parser(description: str) -> argparse.ArgumentParser:
 def setup(args: argparse.Namespace) -> dict[str, Any]:
     """Drop the OpenBLAS overrides (by re-running), pin threads, print the environment."""
     clean_blas_environment()
+    configure_xla(args.threads)
     if args.reps < 3:
         raise SystemExit("--reps: medians need at least 3 repetitions")
     import scipy.optimize  # noqa: F401  (load every BLAS before threadpoolctl limits them)

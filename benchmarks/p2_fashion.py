@@ -13,7 +13,8 @@ import argparse
 
 import harness
 from benchdata import as_dtype, fashion
-from systems import Comparison, Spec, compare, engine_target
+from comparison import Comparison, compare, engine_target
+from systems import Spec
 
 TARGETS = {"scikit-learn": 0.55, "PyTorch": 0.70, "GEMM limit": 1.25}
 

@@ -12,7 +12,8 @@ import argparse
 
 import harness
 from benchdata import as_dtype, fashion
-from systems import Comparison, Spec, compare
+from comparison import Comparison, compare
+from systems import Spec
 
 TARGETS = {"scikit-learn": 0.60, "PyTorch": 0.90, "GEMM limit": 1.15}
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target
         f"{source} 60000×784, 784-512-512-10 relu, momentum 0.9 α=0.01, batch 256, float32, "
         f"{s.units} epoch(s) per rep"
     )
-    result = compare("P3 float32", title, s, args.reps)
+    result = compare("P3 float32", title, s, args.reps, jax=False)  # JAX: P1, P2, P5, P6
     dp_ = result.measured["deltaprop"].median
     targets = [
         harness.Target(

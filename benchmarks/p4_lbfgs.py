@@ -15,7 +15,8 @@ import argparse
 
 import harness
 from benchdata import as_dtype, fashion
-from systems import Comparison, Spec, compare, deltaprop_system
+from comparison import Comparison, compare
+from systems import Spec, deltaprop_system
 
 
 def run(args: argparse.Namespace) -> tuple[list[Comparison], list[harness.Target]]:

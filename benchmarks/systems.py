@@ -6,23 +6,29 @@ Every system starts from the same initial weights (deltaprop's initialisation,
 copied into the others) and returns its final weights in deltaprop's flat layout,
 so one loss function scores them all.
 
+Every step-based system also takes the same mini-batches: deltaprop's epoch orders
+(:func:`epoch_orders`) are handed to the others, so that one epoch of each gives the
+same θ (tests/test_benchmarks.py holds them to it).
+
 - deltaprop: ``dp.train`` with all its features on (history, accuracy, divergence
   guard), exactly as a user calls it.
 - scikit-learn: ``MLPClassifier`` with the matching solver; ``warm_start`` carries the
-  initial weights in.
-- PyTorch: a plain ``nn.Sequential`` and ``torch.optim`` (SGD or LBFGS), the
-  training tensors indexed directly with a shuffled index, no DataLoader.
+  initial weights in, :class:`SharedOrder` the epoch orders.
+- PyTorch: a plain ``nn.Sequential`` and ``torch.optim`` (SGD, Adam or LBFGS), the
+  training tensors indexed directly with the epoch's order, no DataLoader.
+- JAX (``jax_scan.py``, where installed): jit + ``lax.scan`` over each whole epoch.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
-from harness import Measured, Run, System, Target, gemm_limit, ratio_table, take_turns, timed
+from harness import Run, System, timed
 
 import deltaprop as dp
 
@@ -39,8 +45,9 @@ class Spec:
       sizes: layer sizes s_1 … s_{n_l}.
       activation: of the hidden layers ("relu" or "sigmoid"); the output is softmax
         with cross-entropy.
-      optimizer: "sgd" (with ``momentum``, 0 for plain SGD) or "lbfgs".
+      optimizer: "sgd" (with ``momentum``, 0 for plain SGD), "adam" or "lbfgs".
       lr, momentum, batch: the step-based optimizer's settings.
+      beta1, beta2, eps: Adam's β₁, β₂ and ε.
       units: epochs per timed repetition (L-BFGS: iterations).
       seed: the initial weights' seed, and the shuffles'.
       per_step: report time per optimizer step instead of per epoch.
@@ -54,6 +61,9 @@ class Spec:
     lr: float = 0.1
     momentum: float = 0.9
     batch: int = 200
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
     units: int = 1
     seed: int = 0
     per_step: bool = False
@@ -106,6 +116,35 @@ def unpack(spec: Spec, theta: np.ndarray) -> tuple[list[np.ndarray], list[np.nda
     return dp.Layout(spec.sizes).unpack(np, theta)
 
 
+def epoch_orders(spec: Spec) -> Iterator[np.ndarray]:
+    """deltaprop's order of the m examples in each epoch, one epoch after another.
+
+    ``dp.train(seed=s)`` draws a fresh permutation per epoch from
+    ``np.random.default_rng(s)`` (``deltaprop.runconfig.shuffled``); the other systems
+    are handed the same orders, so that every system takes the same mini-batches.
+    """
+    rng = np.random.default_rng(spec.seed)
+    while True:
+        yield rng.permutation(spec.m)
+
+
+def step_kwargs(spec: Spec) -> dict[str, Any]:
+    """``dp.train``'s optimizer arguments for spec."""
+    if spec.optimizer == "lbfgs":
+        return {"optimizer": "lbfgs", "tol": 0.0}
+    common = {"learning_rate": spec.lr, "batch_size": spec.batch}
+    if spec.optimizer == "adam":
+        return {
+            "optimizer": "adam",
+            "beta1": spec.beta1,
+            "beta2": spec.beta2,
+            "adam_epsilon": spec.eps,
+            **common,
+        }
+    name = "momentum" if spec.momentum else "sgd"
+    return {"optimizer": name, "momentum": spec.momentum, **common}
+
+
 # --- deltaprop -------------------------------------------------------------------------------
 
 
@@ -120,15 +159,7 @@ def deltaprop_system(spec: Spec, xp: Any = None, engine: str = "auto") -> System
     def system(warmup: bool) -> Run:
         net = spec.network(xp)
         units = 1 if warmup else spec.units
-        if spec.optimizer == "lbfgs":
-            kwargs: dict[str, Any] = {"optimizer": "lbfgs", "tol": 0.0}
-        else:
-            kwargs = {
-                "optimizer": "momentum" if spec.momentum else "sgd",
-                "learning_rate": spec.lr,
-                "momentum": spec.momentum,
-                "batch_size": spec.batch,
-            }
+        kwargs = step_kwargs(spec)
         objective = dp.NetworkObjective(net, engine=engine)
         seconds, hist = timed(
             lambda: dp.train(objective, spec.X, Y, epochs=units, seed=spec.seed, **kwargs)
@@ -144,14 +175,62 @@ def deltaprop_system(spec: Spec, xp: Any = None, engine: str = "auto") -> System
 # --- scikit-learn ----------------------------------------------------------------------------
 
 
-def sklearn_system(spec: Spec) -> System:
-    """``MLPClassifier`` on the spec, starting from the shared weights."""
-    from sklearn.exceptions import ConvergenceWarning
+class SharedOrder(np.random.RandomState):
+    """A RandomState whose ``shuffle`` makes scikit-learn's epochs follow :func:`epoch_orders`.
+
+    ``MLPClassifier`` re-orders its sample indices once per epoch, ``idx := idx[p]``,
+    with p = ``arange(m)`` shuffled by its random state (``sklearn.utils.shuffle``);
+    this one writes the p that turns the current order into deltaprop's next one.
+    Nothing else draws from it in a warm-started fit without early stopping;
+    tests/test_benchmarks.py checks the outcome (the same θ after an epoch).
+    """
+
+    def __init__(self, spec: Spec) -> None:
+        super().__init__(spec.seed)
+        self._orders = epoch_orders(spec)
+        self._current = np.arange(spec.m)
+
+    def shuffle(self, x: Any) -> None:
+        """Write into x (``arange(m)``) the permutation that gives the next epoch's order."""
+        following = next(self._orders)
+        position = np.empty_like(self._current)
+        position[self._current] = np.arange(self._current.size)  # current[position[i]] = i
+        x[...] = position[following]
+        self._current = following
+
+
+class TwoColumns:
+    """Two classes as two one-hot columns, for scikit-learn's label binarizer.
+
+    scikit-learn trains a single logistic output for two classes (a 50-100-100-1
+    network for P6); with this in place of its ``LabelBinarizer`` it trains the same
+    two-output softmax with cross-entropy as the other systems.
+    """
+
+    y_type_ = "multiclass"
+
+    def __init__(self, classes: np.ndarray) -> None:
+        self.classes_ = classes
+
+    def transform(self, y: Any) -> np.ndarray:
+        """One-hot rows (m, 2)."""
+        return np.eye(2)[np.searchsorted(self.classes_, np.asarray(y))]
+
+    def inverse_transform(self, Y: Any) -> np.ndarray:
+        """The class of each row's largest column."""
+        return np.asarray(self.classes_[np.argmax(np.asarray(Y), axis=1)])
+
+
+def sklearn_model(spec: Spec) -> Any:
+    """An ``MLPClassifier`` set up for spec, holding the shared initial weights.
+
+    A fit on one example of every class makes scikit-learn build its layers; the
+    shared θ is then copied in and ``warm_start`` keeps it for the next ``fit``.
+    """
     from sklearn.neural_network import MLPClassifier
 
     W0, b0 = unpack(spec, spec.theta0())
-    # One example of every class, for the fit that makes sklearn set up its state; its
-    # warm start then needs every class in the labels, or its output layer would shrink.
+    # Its warm start needs every class in the labels, or its output layer would shrink.
     missing = sorted(set(range(spec.sizes[-1])) - set(spec.labels.tolist()))
     if missing:
         raise ValueError(
@@ -159,41 +238,57 @@ def sklearn_system(spec: Spec) -> System:
             "warm start needs every class present (make the data with all of them)"
         )
     firsts = np.array([np.flatnonzero(spec.labels == c)[0] for c in range(spec.sizes[-1])])
+    common: dict[str, Any] = dict(
+        hidden_layer_sizes=spec.sizes[1:-1],
+        activation=ACTIVATIONS[spec.activation][0],
+        alpha=0.0,
+        max_iter=1,
+        random_state=spec.seed,
+        warm_start=True,
+    )
+    if spec.optimizer == "lbfgs":
+        clf = MLPClassifier(solver="lbfgs", tol=0.0, **common)
+    else:
+        step: dict[str, Any] = {"learning_rate_init": spec.lr, "batch_size": spec.batch}
+        if spec.optimizer == "adam":
+            step.update(solver="adam", beta_1=spec.beta1, beta_2=spec.beta2, epsilon=spec.eps)
+        else:
+            step.update(
+                solver="sgd",
+                learning_rate="constant",
+                momentum=spec.momentum,
+                nesterovs_momentum=False,
+            )
+        clf = MLPClassifier(shuffle=True, n_iter_no_change=10**9, tol=0.0, **step, **common)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the set-up fit's batch is larger than its data
+        clf.fit(spec.X[firsts], spec.labels[firsts])  # sets classes_ and the layers
+    if spec.sizes[-1] == 2:
+        clf._label_binarizer = TwoColumns(clf.classes_)
+        clf.out_activation_ = "softmax"
+    # scikit-learn's coefs_ are (s_in, s_out)
+    clf.coefs_ = [np.array(W.T, dtype=spec.dtype) for W in W0]
+    clf.intercepts_ = [np.array(b, dtype=spec.dtype) for b in b0]
+    return clf
+
+
+def sklearn_theta(clf: Any) -> np.ndarray:
+    """An ``MLPClassifier``'s weights in deltaprop's flat layout (float64)."""
+    return np.concatenate(
+        [c.T.ravel() for c in clf.coefs_] + [i.ravel() for i in clf.intercepts_]
+    ).astype(np.float64)
+
+
+def sklearn_system(spec: Spec) -> System:
+    """``MLPClassifier`` on the spec, from the shared weights, in the shared epoch orders."""
+    from sklearn.exceptions import ConvergenceWarning
 
     def system(warmup: bool) -> Run:
         units = 1 if warmup else spec.units
-        common = dict(
-            hidden_layer_sizes=spec.sizes[1:-1],
-            activation=ACTIVATIONS[spec.activation][0],
-            alpha=0.0,
-            max_iter=1,
-            random_state=spec.seed,
-            warm_start=True,
-        )
-        if spec.optimizer == "lbfgs":
-            clf = MLPClassifier(solver="lbfgs", tol=0.0, **common)
-        else:
-            clf = MLPClassifier(
-                solver="sgd",
-                learning_rate="constant",
-                learning_rate_init=spec.lr,
-                momentum=spec.momentum,
-                nesterovs_momentum=False,
-                batch_size=spec.batch,
-                shuffle=True,
-                n_iter_no_change=10**9,
-                tol=0.0,
-                **common,
-            )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the set-up fit's batch is larger than its data
-            clf.fit(spec.X[firsts], spec.labels[firsts])  # sets classes_ and the layers
+        clf = sklearn_model(spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            for k in range(len(W0)):
-                clf.coefs_[k][...] = W0[k].T  # scikit-learn's coefs_ are (s_in, s_out)
-                clf.intercepts_[k][...] = b0[k]
-            clf.set_params(max_iter=units)
+            clf.set_params(max_iter=units, random_state=SharedOrder(spec))
             evaluations = [0]
             if spec.optimizer == "lbfgs":
                 inner = clf._loss_grad_lbfgs
@@ -204,9 +299,7 @@ def sklearn_system(spec: Spec) -> System:
 
                 clf._loss_grad_lbfgs = counted
             seconds, _ = timed(lambda: clf.fit(spec.X, spec.labels))
-        theta = np.concatenate(
-            [c.T.ravel() for c in clf.coefs_] + [i.ravel() for i in clf.intercepts_]
-        ).astype(np.float64)
+        theta = sklearn_theta(clf)
         if spec.optimizer == "lbfgs":
             return Run(seconds, evaluations[0], theta)
         return Run(seconds, spec.count(units), theta)
@@ -244,19 +337,24 @@ def torch_theta(model: Any) -> np.ndarray:
 
 
 def torch_system(spec: Spec) -> System:
-    """PyTorch: ``nn.Sequential``, ``nn.CrossEntropyLoss`` and ``torch.optim``."""
+    """PyTorch: ``nn.Sequential``, ``nn.CrossEntropyLoss``, ``torch.optim``, the shared orders."""
     import torch
 
     X = torch.from_numpy(spec.X)
     y = torch.from_numpy(spec.labels.astype(np.int64))
     loss_fn = torch.nn.CrossEntropyLoss()
 
-    def sgd(model: Any, epochs: int) -> None:
-        opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
-        rng = np.random.default_rng(spec.seed)
+    def steps(model: Any, epochs: int) -> None:
+        if spec.optimizer == "adam":
+            opt: Any = torch.optim.Adam(
+                model.parameters(), lr=spec.lr, betas=(spec.beta1, spec.beta2), eps=spec.eps
+            )
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum)
+        orders = epoch_orders(spec)
         m, bs = spec.m, spec.batch
         for _ in range(epochs):
-            order = torch.from_numpy(rng.permutation(m))
+            order = torch.from_numpy(next(orders))
             total = 0.0
             for first in range(0, m, bs):
                 idx = order[first : first + bs]
@@ -296,7 +394,7 @@ def torch_system(spec: Spec) -> System:
         if spec.optimizer == "lbfgs":
             seconds, evaluations = timed(lambda: lbfgs(model, units))
             return Run(seconds, evaluations, torch_theta(model))
-        seconds, _ = timed(lambda: sgd(model, units))
+        seconds, _ = timed(lambda: steps(model, units))
         return Run(seconds, spec.count(units), torch_theta(model))
 
     return system
@@ -305,74 +403,3 @@ def torch_system(spec: Spec) -> System:
 def with_units(spec: Spec, units: int) -> Spec:
     """The spec with another number of epochs (iterations) per repetition."""
     return replace(spec, units=units)
-
-
-# --- one comparison --------------------------------------------------------------------------
-
-
-@dataclass
-class Comparison:
-    """A workload's result: timings per system, their table, and the spec's description."""
-
-    key: str
-    title: str
-    unit: str
-    measured: dict[str, Measured]
-    table: str
-
-
-GENERIC = "deltaprop generic"
-"""The name of deltaprop's reference engine in the tables (see :func:`engine_target`)."""
-
-
-def engine_target(workload: str, result: Comparison) -> Target:
-    """fast ÷ generic: the numpy engine's time over the reference engine's, to stay below 1."""
-    fast, generic = result.measured["deltaprop"].median, result.measured[GENERIC].median
-    return Target(workload, "fast ÷ generic engine", 1.0, fast / generic)
-
-
-def compare(
-    key: str,
-    title: str,
-    spec: Spec,
-    reps: int,
-    *,
-    extra: dict[str, System] | None = None,
-    generic: bool = False,
-    gemm: bool = True,
-    log: Any = print,
-) -> Comparison:
-    """Time deltaprop, scikit-learn and PyTorch (and ``extra`` systems) on ``spec``.
-
-    Adds the GEMM limit of the spec's shapes, scores every final θ with
-    :func:`final_loss`, and builds the ratio table. With ``generic``, deltaprop's
-    reference engine runs too, as :data:`GENERIC`.
-    """
-    systems: dict[str, System] = {
-        "deltaprop": deltaprop_system(spec),
-        "scikit-learn": sklearn_system(spec),
-        "PyTorch": torch_system(spec),
-    }
-    if generic:
-        systems[GENERIC] = deltaprop_system(spec, engine="reference")
-    systems.update(extra or {})
-    if gemm:
-        if spec.optimizer == "lbfgs":  # one full-batch evaluation per unit
-            systems["GEMM limit"] = gemm_limit(spec.sizes, spec.m, spec.m, spec.dtype, 3, 3)
-        else:
-            systems["GEMM limit"] = gemm_limit(
-                spec.sizes, spec.m, spec.batch, spec.dtype, spec.units, spec.count(spec.units)
-            )
-    log(f"{key}: {title}")
-    measured, last = take_turns(systems, reps, log=log)
-    for name, run in last.items():
-        if run.theta is not None:
-            measured[name].final_loss = final_loss(spec, run.theta)
-    if spec.optimizer == "lbfgs":
-        unit, scale = "ms/eval", 1e3
-    elif spec.per_step:
-        unit, scale = "µs/step", 1e6
-    else:
-        unit, scale = "s/epoch", 1.0
-    table = ratio_table(f"{key}  {title}", unit, measured, scale=scale)
-    return Comparison(key, title, unit, measured, table)

@@ -15,14 +15,14 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import harness
 import numpy as np
 import p1_digits
 import p2_fashion
 import p5_online
-from systems import Run, Spec, System, compare, timed
+from comparison import compare
+from systems import Run, Spec, System, step_kwargs, timed
 
 BEFORE = "deltaprop before"
 
@@ -57,12 +57,7 @@ def tree_system(mod: ModuleType, spec: Spec) -> System:
         )
         net.params = theta0
         units = 1 if warmup else spec.units
-        kwargs: dict[str, Any] = {
-            "optimizer": "momentum" if spec.momentum else "sgd",
-            "learning_rate": spec.lr,
-            "momentum": spec.momentum,
-            "batch_size": spec.batch,
-        }
+        kwargs = step_kwargs(spec)
         seconds, _ = timed(
             lambda: mod.train(net, spec.X, Y, epochs=units, seed=spec.seed, **kwargs)
         )
@@ -95,6 +90,7 @@ def main() -> None:
             args.reps,
             extra={BEFORE: tree_system(before, spec)},
             gemm=False,
+            jax=False,
         )
         print()
         print(result.table)

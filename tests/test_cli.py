@@ -421,3 +421,37 @@ def test_class_weight_on_a_regression_is_refused(tmp_path, capsys):
     code, _, err = run(["train", tmp_path / "reg.npz", "--class-weight", "balanced"], capsys)
     assert code == 2
     assert "--class-weight balanced: applies to classification" in error_line(err)
+
+
+# --- learning-rate schedule ------------------------------------------------------------------
+
+
+def test_schedule_cosine_anneals_the_learning_rate(tmp_path, capsys):
+    from deltaprop.optim import Cosine
+
+    data = blobs_csv(tmp_path / "blobs.csv")
+    argv = ["train", data, "--target", "animal", "--hidden", "4", "--epochs", "5"]
+    argv += ["--learning-rate", "0.01", "-q"]
+    model = tmp_path / "cos.safetensors"
+    code, _, err = run([*argv, "--schedule", "cosine", "-o", model], capsys)
+    assert code == 0, err
+    meta = dp.load_metadata(model)["extra"]
+    assert meta["settings"]["schedule"] == "cosine"
+    # the rate of each epoch e is 0.01 · ½(1 + cos(π e / 5)), the last one above 0
+    expected = [Cosine(0.01, epochs=5)(e) for e in range(5)]
+    assert meta["history"]["learning_rate"] == pytest.approx(expected, rel=1e-12)
+    assert expected[0] == 0.01 and 0 < expected[-1] < 0.001
+    code, out, err = run(["info", model], capsys)
+    assert code == 0 and "α = 0.01 (cosine to 0)" in out, err
+
+    constant = tmp_path / "constant.safetensors"
+    code, _, err = run([*argv, "-o", constant], capsys)
+    assert code == 0, err
+    meta = dp.load_metadata(constant)["extra"]
+    assert meta["settings"]["schedule"] == "constant"
+    assert meta["history"]["learning_rate"] == [0.01] * 5
+    assert not np.allclose(dp.load(constant).params, dp.load(model).params)
+
+    code, _, err = run([*argv, "--schedule", "linear"], capsys)
+    assert code == 2 and "--schedule: unknown schedule 'linear'" in error_line(err)
+    assert "constant, cosine" in error_line(err)

@@ -15,6 +15,7 @@ from deltaprop.optim import (
     OPTIMIZERS,
     Adam,
     Constant,
+    Cosine,
     GradientDescent,
     InverseTime,
     Momentum,
@@ -235,6 +236,13 @@ def test_schedule_values() -> None:
     assert StepDecay(1.0)(25) == 0.25  # defaults: halve every 10 epochs
     # α₀ / (1 + d·epoch) with α₀ = 1, d = 0.25
     assert [InverseTime(1.0, decay=0.25)(e) for e in (0, 1, 4, 12)] == [1.0, 0.8, 0.5, 0.25]
+    # α_min + ½(α₀ − α_min)(1 + cos(π·min(e, T)/T)) with α₀ = 1, T = 6, α_min = 0 then 0.2:
+    # cos(π/6) = √3/2, cos(π/3) = ½, cos(π/2) = 0; from epoch T on, α_min
+    cos6 = [1.0, (2 + math.sqrt(3)) / 4, 0.75, 0.5, 0.25, (2 - math.sqrt(3)) / 4, 0.0, 0.0]
+    assert [Cosine(1.0, epochs=6)(e) for e in range(8)] == pytest.approx(cos6, abs=1e-15)
+    floored = [0.2 + 0.8 * a for a in cos6]
+    assert [Cosine(1.0, 6, min_lr=0.2)(e) for e in range(8)] == pytest.approx(floored, abs=1e-15)
+    assert Cosine(0.5, epochs=1)(0) == 0.5
 
 
 def test_schedule_configs() -> None:
@@ -246,6 +254,12 @@ def test_schedule_configs() -> None:
         "every": 5,
     }
     assert InverseTime(0.1, 0.01).config() == {"name": "inverse_time", "lr": 0.1, "decay": 0.01}
+    assert Cosine(0.1, 30, 0.01).config() == {
+        "name": "cosine",
+        "lr": 0.1,
+        "epochs": 30,
+        "min_lr": 0.01,
+    }
 
 
 @pytest.mark.parametrize(
@@ -259,6 +273,11 @@ def test_schedule_configs() -> None:
         (lambda: StepDecay(0.1, every=0), "every must be a whole number of epochs ≥ 1, got 0"),
         (lambda: StepDecay(0.1, every=2.5), "every must be a whole number of epochs ≥ 1, got 2.5"),
         (lambda: InverseTime(0.1, decay=-1.0), "decay must be a positive finite number, got -1.0"),
+        (lambda: Cosine(0.0, 10), "lr must be a positive finite number, got 0.0"),
+        (lambda: Cosine(0.1, 0), "epochs must be a whole number of epochs ≥ 1, got 0"),
+        (lambda: Cosine(0.1, 10, min_lr=0.2), "min_lr must be a finite number between 0.0 and 0.1"),
+        (lambda: Cosine(0.1, 10, min_lr=-1), "min_lr must be a finite number between 0.0 and 0.1"),
+        (lambda: Cosine(0.1, 10)(-2), "epoch must be a whole number ≥ 0, got -2"),
         (lambda: Constant(0.1)(-1), "epoch must be a whole number ≥ 0, got -1"),
         (lambda: InverseTime(0.1, 1.0)(1.5), "epoch must be a whole number ≥ 0, got 1.5"),
     ],

@@ -679,8 +679,9 @@ def test_pandas_feature_names(tmp_path):
 
 def test_docstring_examples():
     import deltaprop.sklearn._estimators as estimators
+    import deltaprop.sklearn._regressor as regressor
 
-    for module in (dps, estimators):
+    for module in (dps, estimators, regressor):
         assert doctest.testmod(module).failed == 0
 
 

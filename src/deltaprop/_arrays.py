@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from ._devices import placed
+
 Array = Any
 Namespace = Any
 
@@ -115,7 +117,48 @@ def as_matrix(
       what: what the columns are ("features, the network's input layer has 64").
       xp, dtype, device: the namespace, dtype and device to convert to.
       allow_vector: a 1-D value is taken as one column when ``columns`` is 1.
+
+    An array already of ``xp`` on ``device`` is checked and cast there (one
+    synchronisation for the finiteness check, no copy to the host); host data for
+    a network on a device, or data on another device, is refused naming ``name``
+    (see ``deltaprop._devices``).
     """
+    if placed(name, value, xp, device):
+        on_device = _device_matrix(value, columns, xp, dtype, allow_vector)
+        if on_device is not None:
+            return on_device
+        value = to_numpy(value)  # something is wrong with it: the host checks say what
+        _host_matrix(name, value, columns, what, dtype, allow_vector)
+        raise ValueError(f"{name} cannot be used as it is")  # the checks above raise first
+    converted = _host_matrix(name, value, columns, what, dtype, allow_vector)
+    if xp is np:
+        return converted
+    return xp.asarray(converted, device=device)
+
+
+def _device_matrix(
+    value: Array, columns: int, xp: Namespace, dtype: Any, allow_vector: bool
+) -> Array | None:
+    """``value`` (of ``xp``, on its device) as an (m, columns) matrix of ``dtype``; None if it
+    fails a check (the host checks then name the fault)."""
+    x = value
+    if x.ndim == 1 and allow_vector and columns == 1:
+        x = xp.reshape(x, (-1, 1))
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] != columns:
+        return None
+    if not xp.isdtype(x.dtype, ("real floating", "signed integer", "unsigned integer")):
+        return None
+    target = getattr(xp, dtype_name(dtype))
+    converted = x if x.dtype == target else xp.astype(x, target)
+    if not bool(xp.all(xp.isfinite(converted))):  # non-finite before, or beyond float32's range
+        return None
+    return converted
+
+
+def _host_matrix(
+    name: str, value: Any, columns: int, what: str, dtype: Any, allow_vector: bool
+) -> np.ndarray:
+    """as_matrix's checks on host data: a numpy matrix of ``dtype``."""
     host = _host_array(name, value)
     if host.ndim == 1 and allow_vector and columns == 1:
         host = host.reshape(-1, 1)
@@ -141,9 +184,7 @@ def as_matrix(
             f"{name} has {host[r, c]:.4g} at row {r}, column {c}, beyond the range of "
             f"{target.name}, the network's dtype; rescale the data or use float64"
         )
-    if xp is np:
-        return converted
-    return xp.asarray(converted, device=device)
+    return converted
 
 
 def _host_array(name: str, value: Any) -> np.ndarray:

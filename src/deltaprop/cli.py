@@ -76,6 +76,16 @@ def _network_options(p: argparse.ArgumentParser) -> None:
 def _model_and_data(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="MODEL")
     p.add_argument("data", metavar="DATA", help="a built-in dataset (its test split) or a file")
+    _device_options(p)
+
+
+def _device_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend", choices=["numpy", "torch", "cupy"], help="the array library (default numpy)"
+    )
+    p.add_argument(
+        "--device", help="where it computes: cpu, cuda or cuda:N (default: the library's own)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,8 +157,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weight-decay", type=float, help="λ (default 1e-4)")
     t.add_argument("--init", help="ufldl, glorot or he (default by activation)")
     t.add_argument("--dtype", choices=["float32", "float64"])
+    _device_options(t)
     t.add_argument("--optimizer", help=f"one of {', '.join(OPTIMIZERS)} (default adam)")
     t.add_argument("--learning-rate", type=float, help="α (default 1e-3)")
+    t.add_argument(
+        "--schedule",
+        help="constant: α stays --learning-rate; cosine: α falls from --learning-rate to 0 "
+        "along half a cosine over the --epochs (default constant; unused by L-BFGS)",
+    )
     t.add_argument("--momentum", type=float, help="μ for momentum and nesterov (default 0.9)")
     t.add_argument("--epochs", type=int, help="epoch budget (L-BFGS: iterations)")
     t.add_argument("--batch-size", type=int, help="examples per update (0: full batch)")

@@ -208,16 +208,23 @@ def _during_interrupt(exc: BaseException) -> bool:
 # --- evaluate, predict, info --------------------------------------------------------------------
 
 
-def _load(model: str) -> tuple[Network, dict[str, Any], dict[str, Any]]:
+def _load(model: str, args: Any = None) -> tuple[Network, dict[str, Any], dict[str, Any]]:
+    """The model, its "extra" and its metadata; on ``args``' --backend and --device if given."""
+    xp = device = None
+    if getattr(args, "backend", None) is not None or getattr(args, "device", None) is not None:
+        xp, device = args.backend or "numpy", args.device
+        app.check_device(
+            {"backend": xp, "device": device}, {"backend": "--backend", "device": "--device"}
+        )
     meta = load_metadata(model)
-    net = load_model(model)
+    net = load_model(model, xp=xp, device=device)
     extra = meta.get("extra") or {}
     return net, extra if isinstance(extra, dict) else {}, meta
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """The model's scores on DATA beside the baseline stored with it."""
-    net, extra, _ = _load(args.model)
+    net, extra, _ = _load(args.model, args)
     X, Y, what, notes = runs.data_for_model(args.data, net, extra, args.model)
     if Y is None or len(Y) == 0:
         raise UsageError(f"{args.data}: no targets to evaluate against")
@@ -240,7 +247,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """Predictions for every row of DATA, as CSV, in the target's classes or units."""
     if args.output is not None:
         check_outputs({"predictions": Path(args.output)}, force=args.force)
-    net, extra, _ = _load(args.model)
+    net, extra, _ = _load(args.model, args)
     X, _, _, notes = runs.data_for_model(args.data, net, extra, args.model, with_targets=False)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
@@ -282,7 +289,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     settings = extra.get("settings") or {}
     if settings:
         out.append(
-            f"  optimizer    {settings.get('optimizer')}, α = {settings.get('learning_rate')}, "
+            f"  optimizer    {settings.get('optimizer')}, α = {settings.get('learning_rate')}"
+            f"{' (cosine to 0)' if settings.get('schedule') == 'cosine' else ''}, "
             f"batch {settings.get('batch_size')}, epochs ≤ {settings.get('epochs')}, "
             f"seed {settings.get('seed')}"
         )

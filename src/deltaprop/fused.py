@@ -28,26 +28,27 @@ from .objective import Batch
 def whole_epoch(
     objective: Any,
     data: Batch,
-    order: np.ndarray | None,
     bs: int,
-    run: tuple[Any, dict[str, Any], float, np.ndarray, int, Any, np.random.Generator],
+    run: tuple[Any, dict[str, Any], float, np.ndarray, int, Any, np.random.Generator, Any],
     cfg: Any,
+    whole: bool = True,
 ) -> EpochRun | None:
     """The epoch in one compiled call, or None where the call does not apply.
 
     Args:
       objective: the run's objective; ``epoch_rule()`` gives its engine and λ.
       data: every training example (this process holds them all).
-      order: the epoch's order (None: the examples' own).
       bs: the batch size.
       run: (optimizer, its state, α for this epoch, the loop's gradient vector,
         the updates made so far, the ``dropout.Masks`` or None, the run's
-        generator they draw from); θ is ``objective.params``, and the state
-        changes in place.
+        generator they draw from, the epoch's order or None for the examples'
+        own); θ is ``objective.params``, and the state changes in place.
       cfg: the run's ``LoopConfig`` (diverge, skip_empty, max_steps).
+      whole: False when the caller steps through the epoch (then None: the loop's
+        numpy engine on one process only, ``step_once`` batch by batch).
     """
-    rule = getattr(objective, "epoch_rule", lambda: None)()
-    opt, state, lr, grad, step, masks, rng = run
+    rule = getattr(objective, "epoch_rule", lambda: None)() if whole else None
+    opt, state, lr, grad, step, masks, rng, order = run
     if rule is None or optimizer_code(opt) is None:
         return None
     engine, lam, alpha = rule
@@ -70,7 +71,15 @@ def whole_epoch(
     )
 
 
-def batches_end(ran: np.ndarray, bs: int, m: int) -> int:
-    """The examples of the order up to the last batch that ran (0: none ran)."""
-    done = np.flatnonzero(ran != 0)
-    return 0 if not done.shape[0] else min(m, (int(done[-1]) + 1) * bs)
+def tally(run: EpochRun, sums: Any, count: Any, bs: int, y: Any, order: Any) -> int:
+    """Hand a whole-epoch call's figures to the loop's tallies; the examples run.
+
+    ``sums`` (``tally.EpochSums``) takes the size-weighted sums of J's parts and
+    ``count`` the outputs (``y`` and the epoch's ``order`` for counts that need the
+    targets); the number returned covers the order up to the last
+    batch that ran (0: none ran).
+    """
+    sums.sums = list(run.sums)
+    count.add_epoch(run.outputs, run.ran, bs, y, order)
+    done = np.flatnonzero(run.ran != 0)
+    return 0 if not done.shape[0] else min(run.outputs.shape[0], (int(done[-1]) + 1) * bs)

@@ -11,8 +11,9 @@ Activations and costs are stored by name; only the built-in names
 (:data:`~deltaprop.activations.ACTIVATIONS`, :data:`~deltaprop.costs.COSTS`) can be
 saved or loaded. Loading checks every field and the tensor before building a
 network, and reports any problem as :class:`ModelFileError` naming the file and
-what was wrong. Loading always gives a numpy-backed network, whatever array
-library the saved network used.
+what was wrong. The file holds host float arrays whatever array library or
+device the saved network used; loading gives a numpy-backed network unless
+``xp`` and ``device`` ask for another (``load_model(path, xp="torch", device="cuda")``).
 
 Checkpoints live in :mod:`deltaprop.checkpoints`; :func:`save_checkpoint` and
 :func:`load_checkpoint` are re-exported here.
@@ -88,15 +89,20 @@ def save_model(
     write_model(net, path, metadata=metadata, force=force)
 
 
-def load_model(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> Network:
-    """Read a model file written by :func:`save_model` into a numpy-backed Network.
+def load_model(
+    path: PathLike, *, max_bytes: int = MAX_FILE_BYTES, xp: Any = None, device: Any = None
+) -> Network:
+    """Read a model file written by :func:`save_model` into a Network (numpy by default).
 
     Every field, the checksum and the tensor are checked before the network is
-    built; nothing in the file is executed.
+    built; nothing in the file is executed. The file holds host arrays whatever
+    device the network was saved from.
 
     Args:
       path: the file to read.
       max_bytes: refuse files larger than this (default 4 GiB) before reading them.
+      xp, device: the array namespace and device to put the network on, as for
+        ``Network`` (``xp="torch", device="cuda"``); θ is copied there once.
 
     Raises:
       ModelFileError: the file is missing, too large, damaged, not a safetensors
@@ -105,7 +111,8 @@ def load_model(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> Network:
     """
     name = os.fspath(path)
     info, tensors = _read_model(name, max_bytes)
-    return build(name, info, tensors[PARAMS])
+    net = build(name, info, tensors[PARAMS])
+    return net if xp is None and device is None else net.to(xp, device)
 
 
 def load_metadata(path: PathLike, *, max_bytes: int = MAX_FILE_BYTES) -> dict[str, Any]:

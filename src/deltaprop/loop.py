@@ -35,12 +35,13 @@ import numpy as np
 from . import compiled
 from ._arrays import Array, to_numpy
 from .dropout import run_masks
-from .fused import batches_end, whole_epoch
+from .fused import tally, whole_epoch
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
-from .objective import AccuracyCount, Batch, Objective, Terms
+from .objective import AccuracyCount, Batch, Objective, Terms, own_method
 from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite, weakly
 from .runconfig import LoopConfig, Order, shuffled
 from .runstate import EpochStart, copy_state, restore_run, rewind, save_run
+from .tally import EpochSums
 
 if TYPE_CHECKING:
     from .distributed import DataParallel
@@ -112,12 +113,15 @@ class Trainer:
         self._lbfgs: LbfgsSteps | None = None
         self.lbfgs_result: LbfgsResult | None = None  # scipy's, once an L-BFGS run has ended
         self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
-        # The numpy engine also gathers, updates and counts (one process; not MPI shards).
         self._fast = getattr(objective, "engine", "reference") == "numpy" and dp is None
         self._gather: compiled.Gather | None = None
         self._order: Array | None = None
         self._labels: np.ndarray | None = None
         self._masks = run_masks(cfg, objective, net)  # dropout's, or None
+        device = self.xp is not np and dp is None and not self._fast  # J's parts stay there
+        self._on_device = (
+            own_method(objective, "evaluate_on_device", "evaluate") if device else None
+        )
 
     # --- driving ---------------------------------------------------------------------------
 
@@ -252,56 +256,42 @@ class Trainer:
         self._start = start  # where an interrupt puts the run back to
         count = self._counter()
         m, bs = self.m_global, self._epoch_order()
-        sums = [0.0] * len(self.objective.part_names)
-        extra: dict[str, float] = {}
+        sums = EpochSums(len(self.objective.part_names), xp, self._on_device is not None)
         end = 0  # the examples of the epoch's order up to the last batch run
-        fused = None
-        if whole and self._fast:  # the compiled whole-epoch call, where it applies
-            run = (opt, self.state, lr, grad, self.step, self._masks, self.rng)
-            fused = whole_epoch(self.objective, self.data, self._order, bs, run, cfg)
-        if fused is not None:
+        run = (opt, self.state, lr, grad, self.step, self._masks, self.rng, self._order)
+        fused = whole_epoch(self.objective, self.data, bs, run, cfg, whole and self._fast)
+        if fused is not None:  # the compiled whole-epoch call ran the epoch
             self.step += fused.steps
-            if fused.diverged:  # as below: at the epoch's first step, back one more epoch
-                to = start if fused.steps else (self._previous or start)
-                raise self._diverged(f"epoch {self.epoch}, step {self.step}", to.theta)
-            sums, end = list(fused.sums), batches_end(fused.ran, bs, m)
-            count.add_epoch(fused.outputs, fused.ran, bs, self.data.y, self._order)
+            if fused.diverged:
+                raise self._diverged_in(start, self.step)
+            end = tally(fused, sums, count, bs, self.data.y, self._order)
         for first in range(0, m if fused is None else 0, bs):
             batch = self._batch(self._order, first, bs)
             if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
                 continue
-            terms = self._evaluate(batch, theta)
-            parts = terms.parts
-            if cfg.diverge and not math.isfinite(sum(parts)):
-                # J was finite where this epoch started, unless it failed at the epoch's
-                # first step: then go back to where the previous one started.
-                first_step = self.step == start.step and self._previous is not None
-                back = self._previous if first_step else start
-                assert back is not None
-                raise self._diverged(f"epoch {self.epoch}, step {self.step}", back.theta)
+            terms = self._evaluate(batch, theta, self._on_device)
+            n = min(bs, m - first)
+            if not sums.add(terms, n) and cfg.diverge:
+                raise self._diverged_in(start, self.step)
             if self._fast:
                 compiled.update(opt, theta, grad, self.state, lr)
             else:
                 opt.update(xp, theta, grad, self.state, lr)
             self.step += 1
-            n = min(bs, m - first)
-            for k, part in enumerate(parts):
-                sums[k] += part * n
-            if terms.extra:
-                for key, value in terms.extra.items():
-                    extra[key] = extra.get(key, 0.0) + value * n
             count.add(terms.output, batch.y, first, n)
             end = first + n
             if cfg.max_steps is not None and self.step >= cfg.max_steps:
                 break
             if end < m:
                 yield
+        bad = sums.close()  # on a device: the epoch's one copy of J to the host
+        if cfg.diverge and bad is not None:
+            raise self._diverged_in(start, start.step + bad)
         if cfg.diverge and not bool(xp.all(xp.isfinite(theta))):
             raise self._diverged(f"epoch {self.epoch}, step {self.step}", start.theta)
         if cfg.skip_empty and self.step > start.step:
             end = m
-        means = tuple(total / end if end else math.nan for total in sums)
-        extra = {key: value / end for key, value in extra.items()}
+        means, extra = sums.means(end)
         stop = self._record(means, extra, count.result(self._order), lr, t0)
         self._previous = start
         return stop
@@ -312,7 +302,7 @@ class Trainer:
             if self._labels is None:
                 self._labels = np.argmax(self.data.y, axis=1)
             return compiled.ArgmaxCount(self._labels)
-        return AccuracyCount(self.objective, self.dp)
+        return AccuracyCount(self.objective, self.dp, self._on_device is not None)
 
     def _batch(self, order: Array | None, first: int, bs: int) -> Batch:
         """This rank's rows of the mini-batch order[first : first + bs] (all rows: None).
@@ -323,7 +313,7 @@ class Trainer:
         batch = self._rows(order, first, bs)
         if self._masks is None:
             return batch
-        idx = None if order is None else order[first : first + bs]
+        idx = None if order is None else order[first : min(first + bs, order.shape[0])]
         rows: Any = None  # this rank's rows of the global batch
         if self.dp is not None:
             lo, hi = self.offset, self.offset + self.data.m
@@ -335,7 +325,7 @@ class Trainer:
         """This rank's rows of the mini-batch order[first : first + bs] (all rows: None)."""
         if order is None:
             return self.data
-        idx = order[first : first + bs]
+        idx = order[first : min(first + bs, order.shape[0])]
         if self.dp is not None:  # global row numbers that fall in this rank's shard
             lo = self.offset
             hi = lo + self.data.m
@@ -344,8 +334,11 @@ class Trainer:
             return Batch(*self._gather.take(idx))
         return self.data.take(self.xp, idx)
 
-    def _evaluate(self, batch: Batch, theta: Array) -> Terms:
-        """J's parts and ∇J (into the loop's gradient) over the batch: all ranks' rows under MPI."""
+    def _evaluate(self, batch: Batch, theta: Array, on_device: Any = None) -> Terms:
+        """J's parts and ∇J (into the loop's gradient) over the batch: all ranks' rows under MPI
+        (``on_device``: the objective's ``evaluate_on_device``, its parts left on the device)."""
+        if on_device is not None:
+            return on_device(theta, batch, self._grad)
         if self.dp is None:
             return self.objective.evaluate(theta, batch, self._grad)
         return self.dp.evaluate(self.objective, theta, batch, self._grad)
@@ -359,13 +352,10 @@ class Trainer:
             if self.dp is not None:
                 self.dp.check_threads("L-BFGS")
             self._lbfgs = LbfgsSteps(
-                weakly(self._lbfgs_fun),
-                to_numpy(theta).astype(np.float64),
-                max_iter=self.cfg.epochs - self.epoch,
-                tol=self.cfg.tol,
-                max_fun=self.cfg.max_steps,
-                n_fev=self.step,
-            )
+                weakly(self._lbfgs_fun), to_numpy(theta).astype(np.float64),
+                max_iter=self.cfg.epochs - self.epoch, tol=self.cfg.tol,
+                max_fun=self.cfg.max_steps, n_fev=self.step,
+            )  # fmt: skip
             weakref.finalize(self, self._lbfgs.close)  # a trainer dropped mid-run stops it
         run = self._lbfgs
         t0 = time.perf_counter()
@@ -471,6 +461,17 @@ class Trainer:
         h.stopped_early = True
         h.stop_reason = f"validation loss did not improve for {patience} epochs"
         return True
+
+    def _diverged_in(self, start: EpochStart, step: int) -> TrainingDiverged:
+        """J was not finite at ``step`` of the epoch that began at ``start``.
+
+        J was finite where this epoch started, unless it failed at the epoch's
+        first step: then go back to where the previous one started.
+        """
+        first_step = step == start.step and self._previous is not None
+        back = self._previous if first_step else start
+        assert back is not None
+        return self._diverged(f"epoch {self.epoch}, step {step}", back.theta)
 
     def _diverged(self, where: str, good: Array) -> TrainingDiverged:
         self.theta[...] = good

@@ -28,6 +28,7 @@ from ._arrays import (
     resolve_namespace,
 )
 from ._arrays import to_numpy as _to_numpy
+from ._devices import placed, resolve_device
 from ._sparse import as_csr, is_sparse
 from ._validate import check_real as _check_real
 from .activations import Activation, get_activation, hidden_activations
@@ -152,7 +153,9 @@ class Network:
       seed: an int, a numpy Generator, or None for fresh randomness.
       xp: the array namespace or library (numpy by default; "torch",
         "array_api_strict", "cupy", or the module).
-      device: the device for xp's arrays (e.g. "cuda" for torch).
+      device: where xp's arrays live: "cpu", "cuda", "cuda:1" (torch, CuPy);
+        None is the namespace's default. Inputs must be there too (see
+        ``deltaprop._devices``); a device that cannot be used is a ValueError.
 
     >>> net = Network([3, 3, 2], seed=0)
     >>> net.params.shape, net.W[0].shape, net.b[1].shape
@@ -189,7 +192,7 @@ class Network:
             raise ValueError(f"init: unknown method {init!r}; choose one of: {', '.join(INITS)}")
         self.dtype = dtype_name(dtype)
         self.xp = resolve_namespace(xp)
-        self.device = device
+        self.device = resolve_device(self.xp, device)
         self.seed = seed if isinstance(seed, int) else None
         self.layout = Layout(self.layer_sizes)
         theta = init_params(self.layer_sizes, self.init, make_rng(seed))
@@ -275,6 +278,19 @@ class Network:
         other.__dict__.update(self.__dict__)
         other._theta = self.xp.asarray(self._theta, copy=True)
         other.W, other.b = other.layout.unpack(self.xp, other._theta)
+        return other
+
+    def to(self, xp: ModuleType | str | None = None, device: Any = None) -> Network:
+        """A copy whose arrays are ``xp``'s on ``device``: ``net.to("torch", "cuda")``.
+
+        θ is copied once, through host memory; this network is untouched.
+        """
+        other = object.__new__(Network)
+        other.__dict__.update(self.__dict__)
+        other.xp = resolve_namespace(xp)
+        other.device = resolve_device(other.xp, device)
+        other._theta = other.from_host(np.array(_to_numpy(self._theta)))
+        other.W, other.b = other.layout.unpack(other.xp, other._theta)
         return other
 
     def save(self, path: Any, *, metadata: Any = None, force: bool = True) -> None:
@@ -393,6 +409,7 @@ class Network:
         """Example weights as a (m,) array of this network's namespace and dtype, or None."""
         if sample_weight is None:
             return None
+        placed("sample_weight", sample_weight, self.xp, self.device)  # where X must be too
         host = np.asarray(
             _to_numpy(sample_weight) if hasattr(sample_weight, "__dlpack__") else sample_weight
         )

@@ -148,6 +148,28 @@ def accuracy(xp: Any, cost_name: str, out: Array, y: Array) -> float:
     return math.nan
 
 
+def accuracy_count(xp: Any, cost_name: str, out: Array, y: Array) -> Array | None:
+    """The number of rows classified right, as :func:`accuracy` decides, as a 0-d array of
+    ``xp`` (left where it was computed: no synchronisation); None for other costs."""
+    if cost_name == "cross_entropy":
+        return xp.sum(xp.astype(xp.argmax(out, axis=1) == xp.argmax(y, axis=1), out.dtype))
+    if cost_name == "binary_cross_entropy":  # each row counts its fraction of outputs right
+        return xp.sum(xp.astype((out > 0.5) == (y > 0.5), out.dtype)) / out.shape[1]
+    return None
+
+
+def own_method(objective: Any, name: str, of: str) -> Any:
+    """``objective``'s method ``name`` where the class that defines its ``of`` defines it too.
+
+    A subclass that changes ``evaluate`` but not ``evaluate_on_device`` would
+    otherwise inherit a device evaluation of another J; then there is none (None).
+    """
+    for cls in type(objective).__mro__:
+        if of in vars(cls):
+            return getattr(objective, name) if name in vars(cls) else None
+    return None
+
+
 def uses_numpy_engine(xp: Namespace, engine: str) -> bool:
     """The one dispatch between the definition and the numpy engine.
 
@@ -231,6 +253,19 @@ class NetworkObjective(OnNetwork):
         data, decay, out = self._cost_and_grad(theta, batch, grad, self.net.weight_decay)
         return Terms((float(data), float(decay)), out)
 
+    def evaluate_on_device(self, theta: Array, batch: Batch, grad: Array) -> Terms:
+        """``evaluate`` with J's parts left as 0-d arrays where they were computed.
+
+        On a device, ``float`` of a part waits for the device and copies it to the
+        host: the loop sums these arrays over an epoch and converts them once.
+        """
+        data, decay, out = self._cost_and_grad(theta, batch, grad, self.net.weight_decay)
+        return Terms((data, decay), out)
+
+    def count_correct(self, output: Array, y: Array) -> Array | None:
+        """The rows of ``output`` classified right (a 0-d array), None if not classifying."""
+        return accuracy_count(self.xp, self.net.cost.name, output, y)
+
     def float64(self) -> NetworkObjective:
         """The same objective over a float64 copy of the network, by the reference engine."""
         return NetworkObjective(float64_copy(self.net), engine="reference")
@@ -290,17 +325,24 @@ class AccuracyCount:
 
     ``dp`` (a ``deltaprop.distributed.DataParallel`` or None) sums the counts over
     ranks. ``deltaprop.compiled.ArgmaxCount`` counts the same for the numpy engine.
+
+    On a device (``on_device``) the count stays a 0-d array there until ``result``,
+    where the objective can count (``count_correct``).
     """
 
-    def __init__(self, objective: Objective, dp: Any = None) -> None:
+    def __init__(self, objective: Objective, dp: Any = None, on_device: bool = False) -> None:
         self.objective, self.dp = objective, dp
-        self.correct = 0.0
+        self.correct: Any = 0.0
         self.rows = 0.0
+        self._count = own_method(objective, "count_correct", "accuracy") if on_device else None
 
     def add(self, output: Array, y: Array, first: int, n: int) -> None:
         """A batch's outputs and targets (its rows of the epoch's order: first … first + n)."""
         rows = output.shape[0]
-        if rows:
+        if rows and self._count is not None:
+            right = self._count(output, y)
+            self.correct = math.nan if right is None else self.correct + right
+        elif rows:
             self.correct += self.objective.accuracy(output, y) * rows
         self.rows += float(rows)
 
@@ -315,7 +357,7 @@ class AccuracyCount:
 
     def result(self, order: Array | None) -> float:
         """The fraction right among the epoch's examples that were run."""
-        correct, rows = self.correct, self.rows
+        correct, rows = float(self.correct), self.rows
         if self.dp is not None:
             correct, rows = self.dp.sum([correct, rows])
         return correct / rows if rows else math.nan

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import metrics as scoring
+from ._arrays import to_numpy
+from ._devices import host_to
 from .app import DEFAULTS, REFERENCES
 from .data import (
     CLASSIFICATION,
@@ -28,6 +30,7 @@ from .data import (
 )
 from .data.shards import Ranks, is_npy_file, prepare_npy_shard, shard_prepared
 from .network import Network
+from .optim import Cosine
 
 
 def prepare(data: str, settings: Mapping[str, Any], dp: Ranks | None = None) -> Prepared:
@@ -89,6 +92,8 @@ def build_network(prepared: Prepared, settings: Mapping[str, Any]) -> Network:
             init=settings["init"],
             dtype=settings["dtype"],
             seed=settings["seed"],
+            xp=settings.get("backend"),
+            device=settings.get("device"),
         )
     except ValueError as exc:  # said in the Python names: say it in the flags' names
         raise ValueError(_as_flags(str(exc))) from None
@@ -110,25 +115,29 @@ def run_training(
     """
     from .training import train
 
+    rate: Any = settings["learning_rate"]
+    if settings.get("schedule") == "cosine":
+        rate = Cosine(rate, epochs=settings["epochs"])
     has_val = len(prepared.X_val) > 0
     weights = None
     if settings.get("class_weight") == "balanced":
         weights = balanced_weights(prepared, options.get("comm"))
+    X_val, Y_val = host_to(net, prepared.X_val), host_to(net, prepared.Y_val)
     return train(
         net,
-        prepared.X_train,
-        prepared.Y_train,
+        host_to(net, prepared.X_train),
+        host_to(net, prepared.Y_train),
         optimizer=settings["optimizer"],
-        learning_rate=settings["learning_rate"],
+        learning_rate=rate,
         momentum=settings["momentum"],
         epochs=settings["epochs"],
         batch_size=settings["batch_size"] or None,
-        validation=(prepared.X_val, prepared.Y_val) if has_val else None,
+        validation=(X_val, Y_val) if has_val else None,
         early_stopping=(settings["early_stopping"] or None) if has_val else None,
         seed=settings["seed"],
         checkpoint_every=settings["checkpoint_every"],
         dropout=settings["dropout"],
-        sample_weight=weights,
+        sample_weight=host_to(net, weights),
         **options,
     )
 
@@ -174,8 +183,8 @@ def scores(
     """J, and accuracy / macro-F1 / confusion or RMSE / MAE / R², each beside the baseline's."""
     if len(X) == 0:
         return {}
-    data, decay = net.cost_terms(X, Y)
-    out = np.asarray(net.predict(X), dtype=np.float64)
+    data, decay = net.cost_terms(host_to(net, X), host_to(net, Y))
+    out = np.asarray(to_numpy(net.predict(host_to(net, X))), dtype=np.float64)
     result: dict[str, Any] = {"loss": data + decay, "data_term": data}
     if target.task == CLASSIFICATION:
         result.update(
@@ -298,7 +307,7 @@ def _check_features(data: str, n_features: int, n_in: int) -> None:
 
 def predictions_csv(net: Network, X: np.ndarray, target: TargetEncoder) -> str:
     """Predictions as CSV text: the class and its probabilities, or values in the target's units."""
-    out = np.asarray(net.predict(X), dtype=np.float64)
+    out = np.asarray(to_numpy(net.predict(host_to(net, X))), dtype=np.float64)
     if target.task == CLASSIFICATION:
         names = list(target.classes) or [str(i) for i in range(out.shape[1])]
         header = ["prediction", *[f"p_{c}" for c in names]]

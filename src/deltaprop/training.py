@@ -41,6 +41,7 @@ from .objective import Batch, NetworkObjective, Objective
 from .optim import (
     OPTIMIZERS,
     Constant,
+    Cosine,
     InverseTime,
     Schedule,
     StepDecay,
@@ -149,7 +150,7 @@ def trainer(
       optimizer: "gd", "sgd", "momentum", "nesterov", "adam" or "lbfgs", or a
         step-based optimizer object (``deltaprop.optim``'s contract).
       learning_rate: α, a number or a schedule from ``deltaprop.optim``
-        (``StepDecay``, ``InverseTime``); unused by L-BFGS.
+        (``StepDecay``, ``InverseTime``, ``Cosine``); unused by L-BFGS.
       momentum: μ for "momentum" and "nesterov".
       beta1, beta2, adam_epsilon: Adam's β₁, β₂ and ε.
       epochs: the epoch budget (for L-BFGS: iterations).
@@ -305,7 +306,7 @@ def _loop_config(
             beta2=beta2,
             eps=check_positive("adam_epsilon", adam_epsilon),
         )
-    if isinstance(learning_rate, Constant | StepDecay | InverseTime) or (
+    if isinstance(learning_rate, Constant | StepDecay | InverseTime | Cosine) or (
         callable(learning_rate) and hasattr(learning_rate, "config")
     ):
         schedule: Schedule = learning_rate  # type: ignore[assignment]

@@ -23,7 +23,7 @@ from .base import Optimizer
 from .gd import GradientDescent
 from .lbfgs import LbfgsResult, minimize_lbfgs
 from .momentum import Momentum
-from .schedules import Constant, InverseTime, Schedule, StepDecay
+from .schedules import Constant, Cosine, InverseTime, Schedule, StepDecay
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 """Every optimizer's name; all but "lbfgs" are made by :func:`get_optimizer`."""
@@ -69,6 +69,7 @@ __all__ = [
     "OPTIMIZERS",
     "Adam",
     "Constant",
+    "Cosine",
     "GradientDescent",
     "InverseTime",
     "LbfgsResult",

@@ -5,6 +5,17 @@ drives θ directly: it asks for J(θ) and ∇J(θ) at points of its choosing and
 keeps the last ``memory`` pairs (s, y) = (θₖ₊₁ − θₖ, ∇Jₖ₊₁ − ∇Jₖ) to model the
 inverse Hessian. scipy works in float64 on host memory; ``fun`` converts to and
 from the network's dtype and namespace.
+
+On a device (a torch network on "cuda", CuPy) scipy's driver still runs on
+the host, on float64 copies, and only the evaluations run on the device: each
+evaluation of J copies θ to the device (n_params numbers in the network's
+dtype) and ∇J back (n_params numbers, widened to float64 on the host), plus J's
+parts, and waits for the device once. For P4's 64-25-64 network (3 289
+numbers) that is 26 KB each way per evaluation in float64; for a 784-256-10
+network (203 530 numbers) 0.8 MB each way in float32, by arithmetic about
+0.1 ms at a PCIe rate of ~10 GB/s (not measured here), on top of the host's own
+work per iteration (O(memory × n_params) for the two-loop recursion). The
+transfer is paid per evaluation, never per example.
 """
 
 from __future__ import annotations

@@ -6,10 +6,11 @@ that epoch, and ``config()`` gives the JSON-able data to store in a model file.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from .._validate import check_count, check_positive
+from .._validate import check_count, check_positive, check_real
 
 
 def _check_epoch(epoch: Any) -> int:
@@ -110,5 +111,43 @@ class InverseTime:
         return {"name": self.name, "lr": self.lr, "decay": self.decay}
 
 
-Schedule = Constant | StepDecay | InverseTime
+@dataclass(frozen=True)
+class Cosine:
+    """α(epoch) = α_min + ½ (α₀ − α_min) (1 + cos(π · min(epoch, T) / T))
+
+    Cosine annealing over a run of T = ``epochs`` epochs: α₀ at epoch 0, falling
+    slowly, then fast, then slowly again towards α_min; epochs from T on keep α_min.
+
+    Args:
+      lr: α₀ > 0, the rate of epoch 0.
+      epochs: T ≥ 1, the epochs it anneals over (usually the run's epoch budget).
+      min_lr: α_min, 0 ≤ α_min ≤ α₀ (default 0).
+
+    >>> [round(Cosine(1.0, epochs=4)(e), 4) for e in range(5)]
+    [1.0, 0.8536, 0.5, 0.1464, 0.0]
+    """
+
+    lr: float
+    epochs: int
+    min_lr: float = 0.0
+
+    name = "cosine"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lr", check_positive("lr", self.lr))
+        check_count("epochs", self.epochs, unit="epochs")
+        object.__setattr__(self, "epochs", int(self.epochs))
+        object.__setattr__(self, "min_lr", check_real("min_lr", self.min_lr, low=0.0, high=self.lr))
+
+    def __call__(self, epoch: int) -> float:
+        """α_min + ½ (α₀ − α_min) (1 + cos(π · min(epoch, T) / T))."""
+        t = min(_check_epoch(epoch), self.epochs) / self.epochs
+        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1.0 + math.cos(math.pi * t))
+
+    def config(self) -> dict[str, Any]:
+        """{"name": "cosine", "lr": α₀, "epochs": T, "min_lr": α_min}."""
+        return {"name": self.name, "lr": self.lr, "epochs": self.epochs, "min_lr": self.min_lr}
+
+
+Schedule = Constant | StepDecay | InverseTime | Cosine
 """Any of the schedules (all callables epoch -> α with a ``config()``)."""

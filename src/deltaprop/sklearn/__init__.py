@@ -70,8 +70,9 @@ Other differences from scikit-learn, all deliberate:
   frugally: only the first layer's products are sparse, nothing is densified.
 - Beyond scikit-learn's parameters: ``dropout`` (one rate, or one per hidden
   layer; "sgd" and "adam"), ``activation`` as one name per hidden layer,
-  e.g. ``("relu", "tanh")``, ``class_weight``, ``early_stopping_metric="loss"``
-  and ``callbacks`` in ``fit``.
+  e.g. ``("relu", "tanh")``, ``class_weight``, ``early_stopping_metric="loss"``,
+  ``device`` ("cuda": torch on the card; scikit-learn's ``array_api_dispatch``
+  convention for inputs of another namespace) and ``callbacks`` in ``fit``.
 - Divergence follows scikit-learn, not ``deltaprop.train``: the stochastic
   solvers train on through a non-finite J; with early stopping the NaN
   validation scores are recorded and the best θ kept; a θ still non-finite at

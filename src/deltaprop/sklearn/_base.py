@@ -16,17 +16,19 @@ from os import PathLike
 from typing import Any, TypeVar
 
 import numpy as np
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._arrays import first_nonfinite
+from .._arrays import first_nonfinite, resolve_namespace, to_numpy
+from .._devices import array_place, host_to, resolve_device
 from .._sparse import SPARSE_FORMATS
 from ..costs import COSTS
 from ..history import Callback
 from ..network import Network
 from ._fitting import Part, SolverState, fit_lbfgs, fit_stochastic
-from ._params import Settings, settings
+from ._params import STOCHASTIC_SOLVERS, Settings, settings
 from ._skcallbacks import MIXINS, EpochTasks, callback_management_context, has_sklearn_callbacks
 
 SKLEARN_NAMES = {"sigmoid": "logistic"}
@@ -59,7 +61,7 @@ class NetworkState:
             net.weight_decay,
             net.dtype,
             net.init,
-            np.array(net.params, copy=True),
+            np.array(to_numpy(net.params), copy=True),
         )
 
     def build(self) -> Network:
@@ -122,6 +124,7 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
     """Shared machinery of MLPClassifier and MLPRegressor; not for direct use."""
 
     _regression = False
+    network_: Network  # set by fit
 
     def __init__(
         self,
@@ -155,7 +158,9 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
         cost: str | None = None,
         dropout: float | Sequence[float] | None = None,
         early_stopping_metric: str = "score",
+        device: Any = None,
     ) -> None:
+        self.device = device
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -213,7 +218,8 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
 
     @property
     def coefs_(self) -> list[np.ndarray]:
-        """coefs_[k], shape (s_k, s_{k+1}): W⁽ᵏ⁺¹⁾ᵀ, a view into ``network_.params``."""
+        """coefs_[k], shape (s_k, s_{k+1}): W⁽ᵏ⁺¹⁾ᵀ, a view into ``network_.params``
+        (an array of the fit's namespace, on its device)."""
         return [W.T for W in self._fitted_network().W]
 
     @coefs_.setter
@@ -261,7 +267,8 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
     ) -> BaseMLP:
         cfg = self._settings()
         first_pass = not hasattr(self, "network_") or (not cfg.warm_start and not incremental)
-        X, Y, y = self._validate_input(X, y, incremental=incremental, reset=first_pass)
+        place = self._place(X)  # checked before the data is
+        X, Y, y = self._validate_input(host(X), y, incremental=incremental, reset=first_pass)
         w = _sample_weight(sample_weight, X.shape[0])
         class_w = self._class_weights(y, incremental)
         if class_w is not None:  # class weights multiply any sample weights
@@ -280,8 +287,9 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
                 f"data and hidden_layer_sizes need {list(sizes)}; warm_start and partial_fit "
                 "continue the fitted network, so its architecture cannot change"
             )
-        net = self.network_
-        x, Yn = net.check_data(X, Y)
+        net: Network = self._placed(self.network_, place)
+        self.network_ = net
+        x, Yn = net.check_data(host_to(net, X), host_to(net, Y))
         data = Part(x, Yn, y, None if w is None else net.from_host(w))
         # J's weight decay on the whole of these data, as L-BFGS minimises it.
         net.weight_decay = cfg.lam(data.weight_sum)
@@ -323,7 +331,7 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
             sizes, activation=cfg.activation, output_activation=output, cost=cost, dtype=dtype
         )
         sklearn_init(net, rs)
-        self.network_ = net
+        self.network_ = net  # moved to the fit's device by _fit
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = sizes[-1]
@@ -346,13 +354,38 @@ class BaseMLP(*MIXINS, BaseEstimator):  # type: ignore[misc]
 
     # --- predicting ------------------------------------------------------------------------
 
-    def _output(self, X: Any) -> np.ndarray:
-        """h_{W,b}(x) for every row of X, in the network's dtype."""
+    def _output(self, X: Any) -> Any:
+        """h_{W,b}(x) for every row of X, in the network's dtype: numpy, or under scikit-learn's
+        ``array_api_dispatch`` an array of X's namespace on X's device."""
         check_is_fitted(self)
+        net: Network = self._placed(self.network_, self._place(X))
+        self.network_ = net
+        keep = dispatching() and array_place(X) is not None
         X = validate_data(
-            self, X, accept_sparse=SPARSE_FORMATS, reset=False, dtype=(np.float64, np.float32)
+            self, host(X), accept_sparse=SPARSE_FORMATS, reset=False, dtype=(np.float64, np.float32)
         )
-        return np.asarray(self.network_.predict(X))
+        out = net.predict(host_to(net, X))
+        return out if keep and array_place(out) is not None else np.asarray(to_numpy(out))
+
+    def _place(self, X: Any) -> tuple[Any, Any]:
+        """(xp, device) to compute with, resolved (a ValueError naming ``device`` if unusable).
+
+        ``device`` None: numpy on the CPU, or, under ``array_api_dispatch``, X's own
+        namespace and device. A device ("cpu", "cuda", "cuda:1"): torch there (or X's
+        namespace under ``array_api_dispatch``, e.g. CuPy).
+        """
+        place = array_place(X) if dispatching() else None
+        if self.device is None:
+            return (np, None) if place is None else place
+        xp = resolve_namespace("torch" if place is None else place[0])
+        return xp, resolve_device(xp, self.device)
+
+    @staticmethod
+    def _placed(net: Network, place: tuple[Any, Any]) -> Network:
+        """``net``, moved once to ``place`` if it is elsewhere (a loaded or re-placed model)."""
+        xp, device = place
+        same = net.xp is xp and str(net.device) == str(device)
+        return net if same else net.to(xp, device)
 
     # --- pickling and model files -------------------------------------------------------------
 
@@ -441,3 +474,24 @@ def _sample_weight(sample_weight: Any, m: int) -> np.ndarray | None:
     if not w.sum() > 0:
         raise ValueError("sample_weight: every weight is zero; at least one must be positive")
     return w
+
+
+def stochastic_only(est: BaseMLP) -> bool:
+    """``partial_fit``'s condition: a stochastic solver, else an AttributeError saying so."""
+    if est.solver not in STOCHASTIC_SOLVERS:
+        raise AttributeError(
+            "partial_fit is only available for the stochastic solvers 'sgd' and 'adam'; "
+            f"solver={est.solver!r} is not stochastic"
+        )
+    return True
+
+
+def dispatching() -> bool:
+    """Whether scikit-learn's ``array_api_dispatch`` is on (inputs keep their namespace)."""
+    return bool(get_config().get("array_api_dispatch", False))
+
+
+def host(X: Any) -> Any:
+    """X for scikit-learn's checks, which are numpy's: an array API array copied to the host
+    (once per call); anything else (numpy, lists, sparse, data frames) as it is."""
+    return X if array_place(X) is None else to_numpy(X)

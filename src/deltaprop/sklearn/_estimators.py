@@ -1,4 +1,5 @@
-"""MLPClassifier and MLPRegressor: scikit-learn's estimators, computed by deltaprop."""
+"""MLPClassifier, scikit-learn's estimator computed by deltaprop (MLPRegressor: ``_regressor``),
+and ``load`` for either."""
 
 from __future__ import annotations
 
@@ -7,29 +8,18 @@ from os import PathLike
 from typing import Any
 
 import numpy as np
-from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from .._arrays import namespace_of, to_numpy
 from .._sparse import SPARSE_FORMATS
-from ._base import BaseMLP
-from ._params import STOCHASTIC_SOLVERS, Settings
-
-LOSSES = ("squared_error", "poisson")
-"""MLPRegressor's losses: ½‖h(x) − y‖², or half the Poisson deviance with h = e^z."""
-
-
-def _stochastic(est: BaseMLP) -> bool:
-    if est.solver not in STOCHASTIC_SOLVERS:
-        raise AttributeError(
-            "partial_fit is only available for the stochastic solvers 'sgd' and 'adam'; "
-            f"solver={est.solver!r} is not stochastic"
-        )
-    return True
+from ._base import BaseMLP, stochastic_only
+from ._regressor import MLPRegressor
 
 
 class MLPClassifier(ClassifierMixin, BaseMLP):
@@ -100,6 +90,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         held-out data, val_loss_curve_; improving means falling by tol).
       class_weight: "balanced" (wᵢ = n_samples / (n_classes · n_{yᵢ})) or a dict
         {label: weight}; multiplies any sample_weight. partial_fit takes a dict only.
+      device: where to compute: None (numpy on the CPU; under scikit-learn's
+        array_api_dispatch, X's namespace and device), or "cpu", "cuda",
+        "cuda:1" (torch there, or X's namespace under array_api_dispatch). fit
+        checks the inputs on the host (one copy) and moves them to the device
+        once; predict_proba returns numpy, or X's namespace and device under
+        array_api_dispatch (predict's labels are decoded on the host).
 
     Attributes:
       network_: the fitted deltaprop.Network; coefs_ and intercepts_ are views
@@ -160,6 +156,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         dropout: float | Sequence[float] | None = None,
         early_stopping_metric: str = "score",
         class_weight: str | Mapping[Any, float] | None = None,
+        device: Any = None,
     ) -> None:
         self.class_weight = class_weight
         super().__init__(
@@ -192,6 +189,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             cost=cost,
             dropout=dropout,
             early_stopping_metric=early_stopping_metric,
+            device=device,
         )
 
     def fit(
@@ -207,7 +205,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
         return self
 
-    @available_if(_stochastic)
+    @available_if(stochastic_only)
     def partial_fit(
         self, X: Any, y: Any, sample_weight: Any = None, classes: Any = None
     ) -> MLPClassifier:
@@ -294,193 +292,32 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return float(accuracy_score(y, self._decode(out), sample_weight=sample_weight))
 
     def predict(self, X: Any) -> Any:
-        """The predicted label of each row of X (an indicator row for multi-label targets)."""
-        return self._decode(self._output(X))
+        """The predicted label of each row of X (an indicator row for multi-label targets),
+        decoded on the host: ``classes_`` may be strings."""
+        return self._decode(np.asarray(to_numpy(self._output(X))))
 
-    def predict_proba(self, X: Any) -> np.ndarray:
+    def predict_proba(self, X: Any) -> Any:
         """p(class | x), shape (n_samples, n_classes), columns ordered as ``classes_``.
 
         For two classes, the columns are 1 − σ(z) and σ(z) of the single
-        sigmoid output; for multi-label targets, σ(z) of each label.
+        sigmoid output; for multi-label targets, σ(z) of each label. numpy, or
+        under ``array_api_dispatch`` an array of X's namespace on X's device.
         """
         out = self._output(X)
         if out.shape[1] == 1:
-            p = out.ravel()
-            return np.vstack([1 - p, p]).T
+            xp = namespace_of(out)
+            p = xp.reshape(out, (-1,))
+            return xp.stack([1 - p, p], axis=1)
         return out
 
-    def predict_log_proba(self, X: Any) -> np.ndarray:
+    def predict_log_proba(self, X: Any) -> Any:
         """log p(class | x): the log of :meth:`predict_proba`, as scikit-learn defines it."""
-        return np.log(self.predict_proba(X))
+        proba = self.predict_proba(X)
+        return namespace_of(proba).log(proba)
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        return tags
-
-
-class MLPRegressor(RegressorMixin, BaseMLP):
-    """Multi-layer perceptron regressor: scikit-learn's MLPRegressor, trained by deltaprop.
-
-    Minimises, on each batch B with example weights wᵢ (1 by default),
-
-        J(W,b) = Σ_{i∈B} wᵢ ½‖h_{W,b}(x⁽ⁱ⁾) − y⁽ⁱ⁾‖² / Σ_{i∈B} wᵢ + (λ/2) Σ_l ‖W⁽ˡ⁾‖²,
-        λ = alpha / Σ_{i∈B} wᵢ   (or λ = weight_decay, for every batch),
-
-    with an identity output layer (``loss="squared_error"``), or with
-    ``loss="poisson"`` half the Poisson deviance Σ_k [y_k log(y_k/a_k) − y_k + a_k]
-    of an exponential output a = e^z (scikit-learn's; targets ≥ 0, for counts).
-    ‖·‖² sums over the outputs, and J is exactly
-    what the gradient is the gradient of. scikit-learn's gradient is the same,
-    but the loss it reports (``loss_``, ``loss_curve_``, and the value its
-    L-BFGS line search sees) divides the data term by the number of outputs
-    (scikit-learn issue #8349); with k outputs the values here are k times
-    theirs in the data term, identical for one output.
-
-    Parameters: ``loss`` ("squared_error" or "poisson"), then those of
-    :class:`MLPClassifier` but ``class_weight``, where ``cost`` defaults to the loss and
-    ``output_activation`` to "identity" ("exp" for "poisson").
-
-    Attributes: as :class:`MLPClassifier`'s, without ``classes_``;
-    ``validation_scores_`` are R² scores.
-
-    >>> import numpy as np
-    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
-    >>> Y = np.hstack([X**2, np.sin(3 * X)])   # two outputs
-    >>> reg = MLPRegressor(hidden_layer_sizes=(20,), activation="tanh", solver="lbfgs",
-    ...                    max_iter=2000, random_state=0).fit(X, Y)
-    >>> reg.predict(X[:2]).shape, bool(reg.score(X, Y) > 0.99)
-    ((2, 2), True)
-    """
-
-    _regression = True
-
-    def __init__(  # scikit-learn's parameters, one line each: get_params reads them from here
-        self,
-        loss: str = "squared_error",
-        hidden_layer_sizes: int | Sequence[int] = (100,),
-        activation: str = "relu",
-        *,
-        solver: str = "adam",
-        alpha: float | None = None,
-        batch_size: int | str = "auto",
-        learning_rate: str = "constant",
-        learning_rate_init: float = 0.001,
-        power_t: float = 0.5,
-        max_iter: int = 200,
-        shuffle: bool = True,
-        random_state: int | np.random.RandomState | None = None,
-        tol: float = 1e-4,
-        verbose: bool | int = False,
-        warm_start: bool = False,
-        momentum: float = 0.9,
-        nesterovs_momentum: bool = True,
-        early_stopping: bool = False,
-        validation_fraction: float = 0.1,
-        beta_1: float = 0.9,
-        beta_2: float = 0.999,
-        epsilon: float = 1e-8,
-        n_iter_no_change: int | float = 10,
-        max_fun: int = 15000,
-        dtype: Any = None,
-        weight_decay: float | None = None,
-        output_activation: str | None = None,
-        cost: str | None = None,
-        dropout: float | Sequence[float] | None = None,
-        early_stopping_metric: str = "score",
-    ) -> None:
-        self.loss = loss
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            dtype=dtype,
-            weight_decay=weight_decay,
-            output_activation=output_activation,
-            cost=cost,
-            dropout=dropout,
-            early_stopping_metric=early_stopping_metric,
-        )
-
-    def _settings(self) -> Settings:
-        if self.loss not in LOSSES:
-            raise ValueError(
-                f"loss: unknown loss {self.loss!r}; choose one of: {', '.join(LOSSES)}"
-            )
-        if self.cost is not None and self.loss == "poisson" and self.cost != "poisson":
-            raise ValueError(f"loss='poisson' and cost={self.cost!r} are both given: give one")
-        return super()._settings()
-
-    def fit(self, X: Any, y: Any, sample_weight: Any = None, callbacks: Any = None) -> MLPRegressor:
-        """Fit to inputs X (n_samples, n_features) and targets y, (n_samples,) or
-        (n_samples, n_outputs); ``callbacks`` as for :meth:`MLPClassifier.fit`."""
-        self._fit(X, y, sample_weight, incremental=False, callbacks=callbacks)
-        return self
-
-    @available_if(_stochastic)
-    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
-        """One epoch over (X, y), continuing the parameters and the solver's state."""
-        self._fit(X, y, sample_weight, incremental=True)
-        return self
-
-    def _validate_input(
-        self, X: Any, y: Any, *, incremental: bool, reset: bool
-    ) -> tuple[np.ndarray, np.ndarray, Any]:
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=SPARSE_FORMATS,
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        if self.loss == "poisson" and np.any(y < 0):
-            at = np.argwhere(np.asarray(y) < 0)[0]
-            raise ValueError(
-                f"y{list(at.tolist())} is {y[tuple(at)]:g}: loss='poisson' needs targets ≥ 0 "
-                "(counts or rates)"
-            )
-        return X, y.reshape(-1, 1) if y.ndim == 1 else y, y
-
-    def _task_output(self) -> tuple[str, str]:
-        return ("exp", "poisson") if self.loss == "poisson" else ("identity", "squared_error")
-
-    def _score_output(self, out: np.ndarray, y: Any, sample_weight: Any) -> float:
-        pred = out.ravel() if out.shape[1] == 1 else out
-        return float(r2_score(y, pred, sample_weight=sample_weight))
-
-    def predict(self, X: Any) -> np.ndarray:
-        """h_{W,b}(x) for each row of X: shape (n_samples,) for one output, else (n_samples, k)."""
-        out = self._output(X)
-        return out.ravel() if out.shape[1] == 1 else out
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
         return tags
 
 

@@ -36,10 +36,11 @@ from typing import Any
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import shuffle
+from sklearn.utils import _safe_indexing, shuffle
 
 from .. import backprop
-from .._arrays import Array, Namespace
+from .._arrays import Array, Namespace, to_numpy
+from .._devices import array_place
 from ..history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from ..loop import Trainer
 from ..network import Network
@@ -101,9 +102,14 @@ class SklearnObjective(NetworkObjective):
         return SklearnObjective(float64_copy(self.net), self.cfg, engine="reference")
 
     def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
-        lam = self.cfg.lam(batch.weight(np))
+        terms = self.evaluate_on_device(theta, batch, grad)
+        return terms._replace(parts=tuple(float(part) for part in terms.parts))
+
+    def evaluate_on_device(self, theta: Array, batch: Batch, grad: Array) -> Terms:
+        """``evaluate`` with J's parts left where they were computed (see NetworkObjective)."""
+        lam = self.cfg.lam(batch.weight(self.xp))
         data, decay, out = self._cost_and_grad(theta, batch, grad, lam)
-        return Terms((float(data), float(decay)), out)
+        return Terms((data, decay), out)
 
     def epoch_rule(self) -> tuple[Any, float, float | None] | None:
         """(engine, λ, α) for the compiled whole-epoch call: λ_B = α / Σ_B wᵢ per batch."""
@@ -114,11 +120,11 @@ class SklearnObjective(NetworkObjective):
         return self._compiled, 0.0, self.cfg.alpha
 
     def value(self, theta: Array, batch: Batch) -> Terms:
-        net = self.net
+        net, xp = self.net, self.xp
         W, b = self._views(theta)
-        trace = backprop.forward(np, W, b, net.activations, batch.x, batch.masks)
-        data = backprop.data_term(np, net.cost, trace, batch.y, batch.w)
-        decay = backprop.weight_decay(np, W, self.cfg.lam(batch.weight(np)))
+        trace = backprop.forward(xp, W, b, net.activations, batch.x, batch.masks)
+        data = backprop.data_term(xp, net.cost, trace, batch.y, batch.w)
+        decay = backprop.weight_decay(xp, W, self.cfg.lam(batch.weight(xp)))
         return Terms((float(data), float(decay)), trace.output)
 
 
@@ -171,7 +177,7 @@ class SolverState:
         return {"name": "scikit-learn", "lr": self.learning_rate}
 
 
-def new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
+def new_solver(cfg: Settings, theta: Array, xp: Namespace = np) -> SolverState:
     """deltaprop's optimizer for scikit-learn's solver settings, with a fresh state."""
     opt: Optimizer
     if cfg.solver == "adam":
@@ -184,7 +190,7 @@ def new_solver(cfg: Settings, theta: np.ndarray) -> SolverState:
         )
     else:
         opt = get_optimizer("sgd")
-    return SolverState(opt, opt.init(np, theta), cfg.learning_rate_init)
+    return SolverState(opt, opt.init(xp, theta), cfg.learning_rate_init)
 
 
 # --- stochastic solvers ------------------------------------------------------------------------
@@ -206,7 +212,7 @@ def fit_stochastic(
     net = est.network_
     theta = net.params
     if not incremental or getattr(est, "_solver", None) is None:
-        est._solver = new_solver(cfg, theta)
+        est._solver = new_solver(cfg, theta, net.xp)
     solver = est._solver
     assert solver is not None
     if cfg.early_stopping and incremental:
@@ -268,13 +274,13 @@ def fit_stochastic(
     finally:
         run.close()
     if cfg.early_stopping:
-        theta[...] = est._best_theta
+        theta[...] = net.from_host(est._best_theta)
     check_finite(theta)
 
 
-def check_finite(theta: np.ndarray) -> None:
+def check_finite(theta: Array) -> None:
     """scikit-learn's ValueError when the fit left a weight or bias non-finite."""
-    if not np.all(np.isfinite(theta)):
+    if not np.all(np.isfinite(to_numpy(theta))):
         raise ValueError(NONFINITE)
 
 
@@ -322,7 +328,7 @@ def stochastic_callback(
     update_no_improvement_count(est, cfg, objective, val, info.history)
     if cfg.solver == "sgd" and cfg.learning_rate == "invscaling":
         solver.learning_rate = cfg.learning_rate_init / (est.t_ + 1) ** cfg.power_t
-    if val is None and not np.all(np.isfinite(est.network_.params)):
+    if val is None and not np.all(np.isfinite(to_numpy(est.network_.params))):
         return True  # no early stopping to fall back on: the fit ends in check_finite's error
     return est._no_improvement_count > cfg.n_iter_no_change and plateau(est, cfg)
 
@@ -350,19 +356,27 @@ def plateau(est: BaseMLP, cfg: Settings) -> bool:
 
 def split(est: BaseMLP, cfg: Settings, data: Part, rs: np.random.RandomState) -> tuple[Part, Part]:
     """scikit-learn's hold-out split: stratified for one-output classifiers."""
-    stratify = None if est._regression or data.Y.shape[1] != 1 else data.Y > 0.5
-    arrays = [data.x, data.Y, data.y] + ([] if data.w is None else [data.w])
-    parts = train_test_split(
-        *arrays, random_state=rs, test_size=cfg.validation_fraction, stratify=stratify
+    stratify = None if est._regression or data.Y.shape[1] != 1 else to_numpy(data.Y) > 0.5
+    rows = np.arange(data.x.shape[0])  # the split depends on the count and stratify alone
+    train, val = train_test_split(
+        rows, random_state=rs, test_size=cfg.validation_fraction, stratify=stratify
     )
-    if parts[1].shape[0] < 2:
+    if val.shape[0] < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' or the size "
             "of your dataset."
         )
-    x_train, x_val, Y_train, Y_val, y_train, y_val, *weights = parts
-    w_train, w_val = weights if weights else (None, None)
-    return Part(x_train, Y_train, y_train, w_train), Part(x_val, Y_val, y_val, w_val)
+    xp, device = est.network_.xp, est.network_.device
+
+    def take(a: Any, idx: np.ndarray) -> Any:  # gathered where the data is
+        if a is None or array_place(a) is None:
+            return None if a is None else _safe_indexing(a, idx)
+        return xp.take(a, xp.asarray(idx, device=device), axis=0)
+
+    def part(i: np.ndarray) -> Part:
+        return Part(take(data.x, i), take(data.Y, i), _safe_indexing(data.y, i), take(data.w, i))
+
+    return part(train), part(val)
 
 
 def update_no_improvement_count(
@@ -385,8 +399,9 @@ def update_no_improvement_count(
         return
     net = est.network_
     terms = objective.value(net.params, val.batch)
-    out = terms.output
-    score = est._score_output(out, val.y, val.w) if np.all(np.isfinite(out)) else math.nan
+    out = to_numpy(terms.output)
+    w = None if val.w is None else to_numpy(val.w)
+    score = est._score_output(out, val.y, w) if np.all(np.isfinite(out)) else math.nan
     loss = terms.parts[0] + terms.parts[1]
     loss = loss if math.isfinite(loss) else math.nan
     assert est.validation_scores_ is not None and est.val_loss_curve_ is not None
@@ -410,7 +425,7 @@ def update_no_improvement_count(
         better = score > best_score
     if better:
         est.best_validation_score_, est.best_val_loss_ = score, loss
-        est._best_theta = np.array(net.params, copy=True)
+        est._best_theta = np.array(to_numpy(net.params), copy=True)
 
 
 # --- L-BFGS ------------------------------------------------------------------------------------
@@ -431,10 +446,10 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part, callbacks: Sequence[Callb
     """
     net, batch = est.network_, data.batch
     objective = SklearnObjective(net, cfg)
-    grad = np.empty_like(net.params)
+    grad = net.xp.empty_like(net.params)
     start = objective.evaluate(net.params, batch, grad)
     est.n_iter_ = 0
-    if math.isfinite(start.total) and float(np.max(np.abs(grad))) <= cfg.tol:
+    if math.isfinite(start.total) and float(np.max(np.abs(to_numpy(grad)))) <= cfg.tol:
         est.loss_ = start.total
         est.best_loss_ = min(est.loss_curve_, default=est.loss_)
         return

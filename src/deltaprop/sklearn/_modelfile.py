@@ -96,7 +96,7 @@ def read_estimator(path: str | os.PathLike[str], classes: Mapping[str, type[Base
         raise ModelFileError(f"{name}: the stored estimator is inconsistent: {exc}") from None
 
 
-ADDED_PARAMS = ("dropout", "early_stopping_metric", "class_weight")
+ADDED_PARAMS = ("dropout", "early_stopping_metric", "class_weight", "device")
 """Estimator parameters newer than the first model files: a file without one gets its default."""
 
 
