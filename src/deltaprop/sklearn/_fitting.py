@@ -112,12 +112,9 @@ class SklearnObjective(NetworkObjective):
         return Terms((data, decay), out)
 
     def epoch_rule(self) -> tuple[Any, float, float | None] | None:
-        """(engine, λ, α) for the compiled whole-epoch call: λ_B = α / Σ_B wᵢ per batch."""
-        if self._compiled is None or type(self) is not SklearnObjective:
-            return None
-        if self.cfg.weight_decay is not None:  # λ itself, for every batch (Settings.lam)
-            return self._compiled, self.cfg.weight_decay, None
-        return self._compiled, 0.0, self.cfg.alpha
+        """(engine, λ, α) for the whole-epoch call: λ, or λ_B = α / Σ_B wᵢ (``Settings.lam``)."""
+        engine = self._compiled if type(self) is SklearnObjective else None
+        return None if engine is None else (engine, *self.cfg.lam_rule())
 
     def value(self, theta: Array, batch: Batch) -> Terms:
         net, xp = self.net, self.xp
@@ -147,8 +144,7 @@ class SklearnAdam:
     def update(
         self, xp: Namespace, theta: Array, grad: Array, state: dict[str, Any], lr: float
     ) -> None:
-        adam = replace(self.adam, eps=self.adam_eps(state["t"] + 1))
-        adam.update(xp, theta, grad, state, lr)
+        replace(self.adam, eps=self.adam_eps(state["t"] + 1)).update(xp, theta, grad, state, lr)
 
     def adam_eps(self, t: int) -> float:
         """ε' = ε / √(1 − β₂ᵗ) at step t (the compiled engine's Adam asks it per step)."""
@@ -471,14 +467,9 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part, callbacks: Sequence[Callb
         return converged[0] or user_stop[0]
 
     loop = LoopConfig(
-        optimizer="lbfgs",
-        schedule=None,
-        opt=None,
-        epochs=cfg.max_iter,
-        max_steps=cfg.max_fun,
-        checkpoint_every=0,
-        tol=0.0,
-    )
+        optimizer="lbfgs", schedule=None, opt=None, epochs=cfg.max_iter, max_steps=cfg.max_fun,
+        checkpoint_every=0, tol=0.0,
+    )  # fmt: skip
     run = Trainer(
         objective, batch, loop, rng=np.random.default_rng(0), net=net, callbacks=[callback]
     )
