@@ -52,7 +52,9 @@ def test_two_ranks_match_one_process(optimizer, tmp_path):
     assert proc.returncode == 0, proc.stderr
     got = np.load(tmp_path / "out.npz")
     theta, hist = one_process(optimizer)
-    np.testing.assert_allclose(got["theta"], theta, rtol=1e-10, atol=1e-12)
+    # Sums over two shards round differently from one sum; L-BFGS's line searches carry the
+    # difference: θ (entries of order 1) agrees to 1e-10.
+    np.testing.assert_allclose(got["theta"], theta, rtol=1e-10, atol=1e-10)
     np.testing.assert_allclose(got["train_loss"], hist.train_loss, rtol=1e-10)
     # Each rank held only its own contiguous shard of the 203 rows.
     assert got["shards"].tolist() == [102, 101]

@@ -185,7 +185,10 @@ def test_fits_as_scikit_learn_does(case):
         if params.get("early_stopping"):
             assert ours.best_loss_ is theirs.best_loss_ is None
             np.testing.assert_allclose(ours.validation_scores_, theirs.validation_scores_)
-            assert ours.best_validation_score_ == theirs.best_validation_score_
+            # to rounding: the compiled engine sums small products in its own order
+            assert ours.best_validation_score_ == pytest.approx(
+                theirs.best_validation_score_, rel=1e-12
+            )
         else:
             assert ours.best_loss_ == pytest.approx(theirs.best_loss_, rel=1e-10)
 

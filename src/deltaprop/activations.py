@@ -11,8 +11,8 @@ Hidden layers use elementwise activations only. ``softmax`` couples the units of
 a layer, so it is allowed on the output layer alone; its vector-Jacobian product
 is written out in :meth:`Activation.vjp`.
 
-The numpy engine (``deltaprop.fastpath``) keeps in-place kernels of the
-hidden-layer activations beside these; the tests hold them equal to f and f′.
+The numpy engine (``deltaprop.compiled.kernels``) computes these activations in
+compiled loops; the tests hold them equal to f and f′.
 """
 
 from __future__ import annotations

@@ -41,9 +41,9 @@ arrays; none prints, reads files or keeps state. ``Network`` holds the
 parameters and calls these; so do training and ``explain``.
 
 These functions are the equations as written, for any array namespace, and
-they are the definition: the numpy engine (``deltaprop.fastpath``) computes the
-same equations with fewer passes over memory, and the tests hold it equal to
-these lines.
+they are the definition: the numpy engine (``deltaprop.compiled``) computes the
+same equations in compiled loops and BLAS products, and the tests hold it equal
+to these lines.
 
 References: Ng et al., UFLDL Tutorial, "Backpropagation Algorithm"; Srivastava
 et al. 2014, "Dropout: a simple way to prevent neural networks from overfitting".
@@ -226,8 +226,8 @@ def cost_and_grad(
     δ recursion, being linear in δ, carries to every layer. ``masks`` are dropout
     masks (see :func:`forward`): J and ∇J of the thinned network they leave.
 
-    This is the definition; ``deltaprop.fastpath`` computes the same for numpy
-    arrays with fewer passes, and the tests hold the two equal.
+    This is the definition; ``deltaprop.compiled`` computes the same for numpy
+    arrays in compiled code, and the tests hold the two equal.
     """
     trace = forward(xp, W, b, f, x, masks)
     delta_out = output_delta(xp, cost, f[-1], trace, y)

@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import fastpath
+from . import compiled
 from ._arrays import Array, to_numpy
 from .dropout import run_masks
+from .fused import tally, whole_epoch
 from .history import Callback, EpochEnd, History, TrainingDiverged, TrainingInterrupted
 from .objective import AccuracyCount, Batch, Objective, Terms, own_method
 from .optim.lbfgs import LbfgsResult, LbfgsSteps, NonFinite, weakly
@@ -112,15 +113,12 @@ class Trainer:
         self._lbfgs: LbfgsSteps | None = None
         self.lbfgs_result: LbfgsResult | None = None  # scipy's, once an L-BFGS run has ended
         self._epoch_run: Generator[None, None, bool] | None = None  # the epoch under way
-        # The objective's engine also gathers the loop's mini-batches, makes its updates
-        # and counts its accuracy (one process; MPI shards take the readable path).
         self._fast = getattr(objective, "engine", "reference") == "numpy" and dp is None
-        self._gather: fastpath.Gather | None = None
+        self._gather: compiled.Gather | None = None
         self._order: Array | None = None
         self._labels: np.ndarray | None = None
         self._masks = run_masks(cfg, objective, net)  # dropout's, or None
-        # On a device J's parts stay there, summed and checked once per epoch (tally.py).
-        device = self.xp is not np and dp is None and not self._fast
+        device = self.xp is not np and dp is None and not self._fast  # J's parts stay there
         self._on_device = (
             own_method(objective, "evaluate_on_device", "evaluate") if device else None
         )
@@ -169,7 +167,7 @@ class Trainer:
                     if stop or self._budget_spent():
                         self.finish()
                     return self.epoch > epoch
-                self._epoch_run = self._steps_epoch()
+                self._epoch_run = self._steps_epoch(whole_epoch)
             next(self._epoch_run)
             while whole_epoch:
                 next(self._epoch_run)
@@ -232,10 +230,10 @@ class Trainer:
             if host is not None:
                 self._order = xp.asarray(host, device=getattr(self.net, "device", None))
         if self._order is not None and self._fast and self._gather is None:
-            self._gather = fastpath.Gather(self.data.x, self.data.y, self.data.w, bs)
+            self._gather = compiled.Gather(self.data.x, self.data.y, self.data.w, bs)
         return bs
 
-    def _steps_epoch(self) -> Generator[None, None, bool]:
+    def _steps_epoch(self, whole: bool = False) -> Generator[None, None, bool]:
         """One epoch of updates, yielding after each but the last; returns whether to stop.
 
         Each mini-batch's J (its parts, at the θ its update started from) is summed
@@ -260,7 +258,14 @@ class Trainer:
         m, bs = self.m_global, self._epoch_order()
         sums = EpochSums(len(self.objective.part_names), xp, self._on_device is not None)
         end = 0  # the examples of the epoch's order up to the last batch run
-        for first in range(0, m, bs):
+        run = (opt, self.state, lr, grad, self.step, self._masks, self.rng, self._order)
+        fused = whole_epoch(self.objective, self.data, bs, run, cfg, whole and self._fast)
+        if fused is not None:  # the compiled whole-epoch call ran the epoch
+            self.step += fused.steps
+            if fused.diverged:
+                raise self._diverged_in(start, self.step)
+            end = tally(fused, sums, count, bs, self.data.y, self._order)
+        for first in range(0, m if fused is None else 0, bs):
             batch = self._batch(self._order, first, bs)
             if cfg.skip_empty and batch.w is not None and not float(xp.sum(batch.w)) > 0:
                 continue
@@ -269,7 +274,7 @@ class Trainer:
             if not sums.add(terms, n) and cfg.diverge:
                 raise self._diverged_in(start, self.step)
             if self._fast:
-                fastpath.update(opt, theta, grad, self.state, lr)
+                compiled.update(opt, theta, grad, self.state, lr)
             else:
                 opt.update(xp, theta, grad, self.state, lr)
             self.step += 1
@@ -291,12 +296,12 @@ class Trainer:
         self._previous = start
         return stop
 
-    def _counter(self) -> AccuracyCount | fastpath.ArgmaxCount:
+    def _counter(self) -> AccuracyCount | compiled.ArgmaxCount:
         """The epoch's accuracy count: the numpy engine's for softmax outputs."""
         if self._fast and getattr(self.objective, "argmax_accuracy", False):
             if self._labels is None:
                 self._labels = np.argmax(self.data.y, axis=1)
-            return fastpath.ArgmaxCount(self._labels)
+            return compiled.ArgmaxCount(self._labels)
         return AccuracyCount(self.objective, self.dp, self._on_device is not None)
 
     def _batch(self, order: Array | None, first: int, bs: int) -> Batch:
@@ -347,13 +352,10 @@ class Trainer:
             if self.dp is not None:
                 self.dp.check_threads("L-BFGS")
             self._lbfgs = LbfgsSteps(
-                weakly(self._lbfgs_fun),
-                to_numpy(theta).astype(np.float64),
-                max_iter=self.cfg.epochs - self.epoch,
-                tol=self.cfg.tol,
-                max_fun=self.cfg.max_steps,
-                n_fev=self.step,
-            )
+                weakly(self._lbfgs_fun), to_numpy(theta).astype(np.float64),
+                max_iter=self.cfg.epochs - self.epoch, tol=self.cfg.tol,
+                max_fun=self.cfg.max_steps, n_fev=self.step,
+            )  # fmt: skip
             weakref.finalize(self, self._lbfgs.close)  # a trainer dropped mid-run stops it
         run = self._lbfgs
         t0 = time.perf_counter()

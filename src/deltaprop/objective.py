@@ -39,11 +39,12 @@ penalty (``deltaprop.sklearn``) are others.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from . import backprop, fastpath
+from . import backprop, compiled
 from ._arrays import Array, Namespace, to_numpy
 from ._sparse import is_sparse, take_rows
 from ._validate import check_choice
@@ -51,8 +52,9 @@ from .network import Network
 
 ENGINES = ("auto", "reference", "numpy")
 """How a network's J and ∇J are computed: "reference" runs ``backprop``'s readable
-functions, "numpy" the numpy engine (``deltaprop.fastpath``), "auto" the numpy
-engine for numpy arrays and the reference for every other namespace."""
+functions, "numpy" the numpy engine (``deltaprop.compiled``), "auto" the numpy
+engine for numpy arrays and the reference for every other namespace. The
+environment variable ``DELTAPROP_ENGINE=reference`` makes "auto" mean "reference"."""
 
 
 class Batch(NamedTuple):
@@ -169,8 +171,15 @@ def own_method(objective: Any, name: str, of: str) -> Any:
 
 
 def uses_numpy_engine(xp: Namespace, engine: str) -> bool:
-    """The one dispatch between the definition and the numpy engine."""
+    """The one dispatch between the definition and the numpy engine.
+
+    "auto" follows ``DELTAPROP_ENGINE`` ("auto", "reference" or "numpy") when it is set.
+    """
     check_choice("engine", engine, ENGINES, "engine")
+    if engine == "auto":
+        engine = check_choice(
+            "DELTAPROP_ENGINE", os.environ.get("DELTAPROP_ENGINE") or "auto", ENGINES, "engine"
+        )
     if engine == "numpy" and xp is not np:
         raise ValueError(f"engine: 'numpy' computes with numpy arrays, the network uses {xp!r}")
     return xp is np and engine != "reference"
@@ -235,9 +244,9 @@ class NetworkObjective(OnNetwork):
         self.engine = "numpy" if self.fast else "reference"
         # Softmax outputs are classified by argmax: the numpy engine counts them per epoch.
         self.argmax_accuracy = net.cost.name == "cross_entropy"
-        self._work: fastpath.Workspace | None = None
-        self._f = net.activations  # f[k], and the numpy engine's kernels for each
-        self._kernels = [fastpath.KERNELS.get(act) for act in self._f]
+        self._f = net.activations
+        # The compiled kernels, where they cover the network (else the readable functions).
+        self._compiled = compiled.engine_for(net) if self.fast else None
 
     def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
         """J's two parts (data term, weight decay) and ∇J into ``grad``."""
@@ -291,25 +300,31 @@ class NetworkObjective(OnNetwork):
         self, theta: Array, batch: Batch, grad: Array, lam: float
     ) -> tuple[Any, Any, Array]:
         net = self.net
-        W, b = (net.W, net.b) if theta is net.params else net.unpack(theta)
         x, y, w, masks = batch
-        if not self.fast:
+        engine = self._compiled
+        if engine is None or not engine.covers(theta, grad, x):  # the definition itself
+            W, b = self._views(theta)
             dW, db = net.unpack(grad)
             f, cost = self._f, net.cost
             return backprop.cost_and_grad(self.xp, W, b, f, cost, lam, x, y, dW, db, w, masks)
-        work = self._work
-        if work is None or not work.fits(x.shape[0], x.dtype):
-            work = self._work = fastpath.Workspace(net.layer_sizes, x.shape[0], x.dtype)
-        dW, db = work.views(grad, net.unpack)
-        f, kernels = self._f, self._kernels
-        return fastpath.cost_and_grad(W, b, f, net.cost, lam, x, y, dW, db, w, work, kernels, masks)
+        return engine.cost_and_grad(theta, grad, lam, x, y, w, masks)
+
+    def epoch_rule(self) -> tuple[compiled.Engine, float, float | None] | None:
+        """(engine, λ, None) for the compiled whole-epoch call (``deltaprop.fused``).
+
+        None where that call does not compute this objective's J: no compiled
+        engine, or a subclass whose ``evaluate`` adds terms of its own.
+        """
+        if self._compiled is None or type(self).evaluate is not NetworkObjective.evaluate:
+            return None
+        return self._compiled, self.net.weight_decay, None
 
 
 class AccuracyCount:
     """An epoch's count of examples classified right, batch by batch (any namespace).
 
     ``dp`` (a ``deltaprop.distributed.DataParallel`` or None) sums the counts over
-    ranks. ``deltaprop.fastpath.ArgmaxCount`` counts the same for the numpy engine.
+    ranks. ``deltaprop.compiled.ArgmaxCount`` counts the same for the numpy engine.
 
     On a device (``on_device``) the count stays a 0-d array there until ``result``,
     where the objective can count (``count_correct``).
@@ -330,6 +345,15 @@ class AccuracyCount:
         elif rows:
             self.correct += self.objective.accuracy(output, y) * rows
         self.rows += float(rows)
+
+    def add_epoch(self, outputs: Array, ran: Array, bs: int, y: Array, order: Array | None) -> None:
+        """A whole epoch's outputs (the order's places): batch j counts where ``ran[j]`` ≠ 0."""
+        m = outputs.shape[0]
+        for j in np.flatnonzero(ran != 0):
+            first = int(j) * bs
+            idx = slice(first, min(m, first + bs))
+            ys = y[idx] if order is None else self.objective.xp.take(y, order[idx], axis=0)
+            self.add(outputs[idx], ys, first, ys.shape[0])
 
     def result(self, order: Array | None) -> float:
         """The fraction right among the epoch's examples that were run."""

@@ -111,6 +111,11 @@ class SklearnObjective(NetworkObjective):
         data, decay, out = self._cost_and_grad(theta, batch, grad, lam)
         return Terms((data, decay), out)
 
+    def epoch_rule(self) -> tuple[Any, float, float | None] | None:
+        """(engine, λ, α) for the whole-epoch call: λ, or λ_B = α / Σ_B wᵢ (``Settings.lam``)."""
+        engine = self._compiled if type(self) is SklearnObjective else None
+        return None if engine is None else (engine, *self.cfg.lam_rule())
+
     def value(self, theta: Array, batch: Batch) -> Terms:
         net, xp = self.net, self.xp
         W, b = self._views(theta)
@@ -139,9 +144,11 @@ class SklearnAdam:
     def update(
         self, xp: Namespace, theta: Array, grad: Array, state: dict[str, Any], lr: float
     ) -> None:
-        t = state["t"] + 1
-        adam = replace(self.adam, eps=self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t))
-        adam.update(xp, theta, grad, state, lr)
+        replace(self.adam, eps=self.adam_eps(state["t"] + 1)).update(xp, theta, grad, state, lr)
+
+    def adam_eps(self, t: int) -> float:
+        """ε' = ε / √(1 − β₂ᵗ) at step t (the compiled engine's Adam asks it per step)."""
+        return self.adam.eps / math.sqrt(1.0 - self.adam.beta2**t)
 
     def config(self) -> dict[str, Any]:
         return {**self.adam.config(), "form": "scikit-learn"}
@@ -460,14 +467,9 @@ def fit_lbfgs(est: BaseMLP, cfg: Settings, data: Part, callbacks: Sequence[Callb
         return converged[0] or user_stop[0]
 
     loop = LoopConfig(
-        optimizer="lbfgs",
-        schedule=None,
-        opt=None,
-        epochs=cfg.max_iter,
-        max_steps=cfg.max_fun,
-        checkpoint_every=0,
-        tol=0.0,
-    )
+        optimizer="lbfgs", schedule=None, opt=None, epochs=cfg.max_iter, max_steps=cfg.max_fun,
+        checkpoint_every=0, tol=0.0,
+    )  # fmt: skip
     run = Trainer(
         objective, batch, loop, rng=np.random.default_rng(0), net=net, callbacks=[callback]
     )

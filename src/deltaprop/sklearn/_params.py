@@ -101,6 +101,12 @@ class Settings:
             return self.weight_decay
         return self.alpha / weight_sum
 
+    def lam_rule(self) -> tuple[float, float | None]:
+        """:meth:`lam` as (λ, None) for every batch, or (0, α) for λ = α / Σᵢ wᵢ per batch."""
+        if self.weight_decay is not None:
+            return self.weight_decay, None
+        return 0.0, self.alpha
+
 
 def settings(params: Mapping[str, Any]) -> Settings:
     """Check an estimator's ``get_params()`` and normalise them; ValueError names the argument."""

@@ -10,6 +10,7 @@ from ..._arrays import Array, Namespace
 from ...activations import Activation
 from ...costs import SquaredError
 from ...network import Network
+from ...objective import NetworkObjective
 from ...training import EpochEnd, train
 from ..records import Block, Claim, Section, Table
 from .common import array_name, describe, f4, norm, own_network, prose
@@ -30,13 +31,20 @@ class SquaredErrorWithoutHalf(SquaredError):
 
 
 def _params_path(net: Network, X: np.ndarray, Y: np.ndarray, lr: float, steps: int) -> Any:
-    """θ after every step of full-batch gradient descent, and the trainer's history."""
+    """θ after every step of full-batch gradient descent, and the trainer's history.
+
+    Both paths run backprop's readable lines (``engine="reference"``): a cost of one's
+    own takes them anyway, and the claim is that the same arithmetic on 2J with α/2
+    makes the same steps, bit for bit, which holds only for the same arithmetic.
+    """
     path = [np.array(net.params, copy=True)]
 
     def record(info: EpochEnd) -> None:
         path.append(np.array(info.net.params, copy=True))
 
-    history = train(net, X, Y, optimizer="gd", learning_rate=lr, epochs=steps, callbacks=[record])
+    objective = NetworkObjective(net, engine="reference")
+    kw: dict[str, Any] = dict(optimizer="gd", learning_rate=lr, epochs=steps, callbacks=[record])
+    history = train(objective, X, Y, **kw)
     return np.array(path), history
 
 
