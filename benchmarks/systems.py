@@ -152,7 +152,7 @@ def deltaprop_system(spec: Spec, xp: Any = None, engine: str = "auto") -> System
     """``dp.train`` on the spec (``xp="torch"`` for deltaprop's torch array backend).
 
     ``engine="reference"`` trains numpy arrays through backprop's readable functions
-    instead of the numpy engine (``deltaprop.fastpath``): the fenced code's gain.
+    instead of the numpy engine (``deltaprop.compiled``): the fenced code's gain.
     """
     Y = spec.onehot
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -429,6 +430,23 @@ def test_unusable_cache_folder_compiles_in_memory_quietly(where, tmp_path):
     assert done.stderr == ""
     if where == "read_only":
         assert not any(folder.iterdir())
+
+
+def test_cache_folder_changes_with_any_source_the_code_depends_on(tmp_path, monkeypatch):
+    # numba's index watches kernels.py alone; the folder's name covers the constants it
+    # reads from activations.py (LEAKY_SLOPE) and codes.py too.
+    from deltaprop.compiled import cache
+
+    package = Path(cache.__file__).resolve().parent.parent
+    for name in cache.SOURCES:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((package / name).read_bytes())
+    assert cache.source_key(tmp_path) == cache.source_key()
+    act = tmp_path / "activations.py"
+    act.write_text(act.read_text().replace("LEAKY_SLOPE = ", "LEAKY_SLOPE = 2 * "))
+    assert cache.source_key(tmp_path) != cache.source_key()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache.default_dir() == tmp_path / "xdg" / "deltaprop" / "numba" / cache.source_key()
 
 
 def test_largest_difference_seen():
