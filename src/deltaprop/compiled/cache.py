@@ -7,9 +7,10 @@ deltaprop points it at a folder of the user's cache (``$XDG_CACHE_HOME`` or
 set, in a subfolder named by a hash of the sources the machine code depends
 on (``kernels.py``, ``codes.py`` and the constants of ``activations.py``):
 numba's own index watches only the file a function is defined in, so a change
-to a constant it reads from elsewhere would otherwise keep stale code. When that folder cannot be made or written (a read-only home, a
-sandbox), the engine compiles in memory instead, quietly: every process then
-pays the compilation once, and nothing else changes.
+to a constant it reads from elsewhere would otherwise keep stale code.
+When that folder cannot be made or written (a read-only home, a sandbox), the
+engine compiles in memory instead, quietly: every process then pays the
+compilation once, and nothing else changes.
 """
 
 from __future__ import annotations
