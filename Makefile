@@ -30,7 +30,8 @@ endif
 # report test accuracy beside the published figures, write model, history and plot to out/;
 # then the worked example of backpropagation as a page to open.
 # MNIST-1D's products (batches of 64 × 40 … 256) are too small for BLAS threads to pay:
-# one thread trains in ~10 s, and two can take minutes on a machine that is busy.
+# one thread trains in ~40 s (the engine's first compilation included), and two can take
+# minutes on a machine that is busy.
 demo: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
 		$(VENV)/bin/deltaprop train mnist1d -o out/mnist1d.safetensors --force
