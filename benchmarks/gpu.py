@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 from benchdata import as_dtype, fashion
 from harness import Measured, Run, System, take_turns
-from systems import Spec, final_loss, unpack
+from systems import Spec, final_loss, torch_lbfgs, unpack
 
 import deltaprop as dp
 from deltaprop._arrays import to_numpy
@@ -146,26 +146,7 @@ def torch_system(spec: Spec, device: str) -> System:
                 raise FloatingPointError("PyTorch's training loss is not finite")
 
     def lbfgs(net: Any, iterations: int) -> int:
-        opt = torch.optim.LBFGS(
-            net.parameters(),
-            lr=1.0,
-            max_iter=iterations,
-            history_size=10,
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-            line_search_fn="strong_wolfe",
-        )
-        evaluations = [0]
-
-        def closure() -> Any:
-            evaluations[0] += 1
-            opt.zero_grad()
-            loss = loss_fn(net(X), y)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        return evaluations[0]
+        return torch_lbfgs(net, X, y, loss_fn, iterations)
 
     def theta(net: Any) -> np.ndarray:
         linears = [layer for layer in net if hasattr(layer, "weight")]

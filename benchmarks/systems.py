@@ -336,6 +336,32 @@ def torch_theta(model: Any) -> np.ndarray:
     return np.concatenate(parts).astype(np.float64)
 
 
+def torch_lbfgs(model: Any, X: Any, y: Any, loss_fn: Any, iterations: int) -> int:
+    """PyTorch's full-batch L-BFGS (strong Wolfe, history 10, no early stop); evaluations made."""
+    import torch
+
+    opt = torch.optim.LBFGS(
+        model.parameters(),
+        lr=1.0,
+        max_iter=iterations,
+        history_size=10,
+        tolerance_grad=0.0,
+        tolerance_change=0.0,
+        line_search_fn="strong_wolfe",
+    )
+    evaluations = [0]
+
+    def closure() -> Any:
+        evaluations[0] += 1
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return evaluations[0]
+
+
 def torch_system(spec: Spec) -> System:
     """PyTorch: ``nn.Sequential``, ``nn.CrossEntropyLoss``, ``torch.optim``, the shared orders."""
     import torch
@@ -367,26 +393,7 @@ def torch_system(spec: Spec) -> System:
                 raise FloatingPointError("PyTorch's training loss is not finite")
 
     def lbfgs(model: Any, iterations: int) -> int:
-        opt = torch.optim.LBFGS(
-            model.parameters(),
-            lr=1.0,
-            max_iter=iterations,
-            history_size=10,
-            tolerance_grad=0.0,
-            tolerance_change=0.0,
-            line_search_fn="strong_wolfe",
-        )
-        evaluations = [0]
-
-        def closure() -> Any:
-            evaluations[0] += 1
-            opt.zero_grad()
-            loss = loss_fn(model(X), y)
-            loss.backward()
-            return loss
-
-        opt.step(closure)
-        return evaluations[0]
+        return torch_lbfgs(model, X, y, loss_fn, iterations)
 
     def system(warmup: bool) -> Run:
         units = 1 if warmup else spec.units
