@@ -11,8 +11,13 @@ TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
 
 .PHONY: demo test lint typecheck unit stress bench clean
 
+# The sources the compiled kernels are built from (compiled/cache.py's SOURCES): an edit
+# builds them again (setup.py compiles them ahead of time into compiled/_aot_<key>).
+KERNEL_SOURCES := $(addprefix src/deltaprop/,compiled/kernels.py compiled/sparse.py compiled/codes.py \
+	compiled/aot.py activations.py)
+
 # The package with its data extra: enough for the demo.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py $(KERNEL_SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -e ".[data]"
@@ -64,4 +69,5 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build
+	rm -f src/deltaprop/compiled/_aot_*.so

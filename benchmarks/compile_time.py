@@ -1,13 +1,15 @@
 """deltaprop's start-up and compile time, apart from the steady-state timings.
 
-Two fresh processes in turn, sharing one new, empty ``NUMBA_CACHE_DIR``: the first
-finds the cache empty (a first use: whatever the engine compiles, it compiles here),
-the second finds what the first left there (a later process). Each imports deltaprop
-and calls a tiny ``deltaprop.train`` twice (P6's shape cut to 256 rows, Adam, batch
-32, two epochs), and reports the import, the first call and the second call. With
-numpy's engine there is nothing to compile and both processes cost the import and
-a first call; with a compiled engine on numba's disk cache the first call of the
-first process is the compile time and the second process's the warm-cache time.
+Fresh processes in turn, each importing deltaprop and calling a tiny
+``deltaprop.train`` twice (P6's shape cut to 256 rows, Adam, batch 32, two
+epochs), reporting the import, the first call and the second call:
+
+- "built module": the kernels compiled ahead of time when deltaprop was
+  installed (``compiled.aot``); nothing compiles, and numba is not imported;
+- "JIT, empty cache": ``DELTAPROP_AOT=0`` and a new, empty ``NUMBA_CACHE_DIR``:
+  numba compiles the kernels at the first call (the time of a first use
+  where no C compiler built the module);
+- "JIT, warm cache": the same again, finding what the previous process left.
 
     .venv/bin/python benchmarks/compile_time.py [--threads 1]
 """
@@ -37,20 +39,27 @@ for _ in range(2):
     t = time.perf_counter()
     dp.train(net, X, Y, optimizer="adam", learning_rate=0.001, batch_size=32, epochs=2)
     times.append(time.perf_counter() - t)
-json.dump({"import": imported - start, "first": times[0], "second": times[1]}, sys.stdout)
+from deltaprop.compiled import aot
+built = aot.enabled() and aot.module() is not None
+json.dump(
+    {"import": imported - start, "first": times[0], "second": times[1], "built": built,
+     "numba": "numba" in sys.modules},
+    sys.stdout,
+)
 """
 
-CASES = ("empty cache", "warm cache")
+CASES = ("built module", "JIT, empty cache", "JIT, warm cache")
+AOT = {"built module": "1", "JIT, empty cache": "0", "JIT, warm cache": "0"}
 
 
 def measure(threads: int) -> list[dict[str, Any]]:
     """One row per process: the case, and seconds of import, first and second train."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="deltaprop-numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[name] = str(threads)
         for case in CASES:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, DELTAPROP_AOT=AOT[case])
+            for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[name] = str(threads)
             done = subprocess.run(
                 [sys.executable, "-c", CHILD],
                 env=env,
@@ -69,17 +78,22 @@ def table(rows: list[dict[str, Any]]) -> str:
     """The rows as a table, in seconds."""
     lines = [
         "deltaprop start-up and compile time (fresh process each, one new NUMBA_CACHE_DIR)",
-        f"{'process':<14}{'import s':>10}{'1st train s':>13}{'2nd train s':>13}",
+        f"{'process':<18}{'import s':>10}{'1st train s':>13}{'2nd train s':>13}  numba imported",
     ]
     lines.append("-" * len(lines[-1]))
     for r in rows:
-        lines.append(f"{r['case']:<14}{r['import']:>10.3f}{r['first']:>13.3f}{r['second']:>13.3f}")
+        note = "yes" if r["numba"] else "no"
+        if r["case"] == CASES[0] and not r["built"]:
+            note += " (no module was built: this row is the JIT's)"
+        lines.append(
+            f"{r['case']:<18}{r['import']:>10.3f}{r['first']:>13.3f}{r['second']:>13.3f}  {note}"
+        )
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> tuple[list[dict[str, Any]], str]:
     """Both processes at the run's thread count; the rows and their table."""
-    print("compile: deltaprop in two fresh processes, empty then warm cache")
+    print("compile: deltaprop in three fresh processes: built module, JIT empty, JIT warm")
     rows = measure(args.threads)
     return rows, table(rows)
 

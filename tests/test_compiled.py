@@ -417,7 +417,7 @@ def test_unusable_cache_folder_compiles_in_memory_quietly(where, tmp_path):
     else:
         (tmp_path / "file").write_text("")
         folder = tmp_path / "file" / "cache"
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(folder)}
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(folder), "DELTAPROP_AOT": "0"}  # numba's JIT
     try:
         done = subprocess.run(
             [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=300

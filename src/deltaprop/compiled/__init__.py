@@ -13,14 +13,18 @@ the environment turns it off for "auto"), the engine computes what
   objective and the loop make;
 - ``sparse`` and ``sparse_engine``: the sparse autoencoder's J_sparse and
   ∇J_sparse compiled, and the calls ``autoencoder.SparseObjective`` makes;
+- ``aot``: the kernels compiled ahead of time, and the choice between them and the JIT;
 - ``batches``: the non-compiled pieces, gathered mini-batches and the epoch's
   argmax count.
 
-Compilation happens at the first use of a dtype (float64, float32): numba
+Compilation happens when deltaprop is installed: ``aot`` (run by setup.py)
+compiles the epoch and the update for float32 and float64 into an extension
+module, which a process loads without importing numba. Where that module is
+missing, numba compiles the same functions at their first use of a dtype (about
+20 s on a shared two-core machine), keeps them on disk (``cache``), and a later
+process loads them in about a second, most of it numba's own start. numba
 specialises on dtypes and array layouts only, so every architecture, cost and
-optimizer shares one compiled epoch function per dtype. On a shared two-core
-machine the first compile took about 20 s; it is kept on disk (``cache``), and
-a later process loads it in about a second, most of it numba's own start.
+optimizer shares one compiled epoch function per dtype.
 """
 
 from __future__ import annotations

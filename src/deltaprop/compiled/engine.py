@@ -21,7 +21,7 @@ from ..costs import BinaryCrossEntropy, CrossEntropy, PoissonDeviance, SquaredEr
 from ..optim.adam import Adam
 from ..optim.gd import GradientDescent
 from ..optim.momentum import Momentum
-from . import codes
+from . import aot, codes
 
 ACTIVATION_CODES = {
     ACTIVATIONS[name]: code
@@ -199,9 +199,7 @@ class Engine:
             packed = [self.pack_masks(r, min(bs, m - j * bs)) for j, r in enumerate(masks)]
             if packed and packed[0].shape[0]:
                 epoch_masks = np.ascontiguousarray(np.concatenate(packed, axis=0))
-        from .kernels import epoch
-
-        made, diverged = epoch(
+        made, diverged = aot.kernel("epoch", self.dtype)(
             (self.sizes, self.codes, self.cost),
             theta,
             grad,
@@ -270,9 +268,7 @@ def update(opt: Any, theta: np.ndarray, grad: np.ndarray, state: dict[str, Any],
         opt.update(np, theta, grad, state, lr)
         return
     hyper, sched, v1, v2 = step_arrays(code, opt, state, lr, 1, theta.dtype)
-    from .kernels import update as step
-
-    step(code, theta, grad, v1, v2, hyper, sched, 0)
+    aot.kernel("update", theta.dtype)(code, theta, grad, v1, v2, hyper, sched, 0)
     if code == codes.ADAM:
         state["t"] += 1
 
