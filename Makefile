@@ -13,7 +13,7 @@ TORCH_WHEEL := $(wildcard /opt/wheels/torch-2.13.0+cpu-*.whl)
 
 # The sources the compiled kernels are built from (compiled/cache.py's SOURCES): an edit
 # builds them again (setup.py compiles them ahead of time into compiled/_aot_<key>).
-KERNEL_SOURCES := $(addprefix src/deltaprop/,compiled/kernels.py compiled/codes.py \
+KERNEL_SOURCES := $(addprefix src/deltaprop/,compiled/kernels.py compiled/sparse.py compiled/codes.py \
 	compiled/aot.py activations.py)
 
 # The package with its data extra: enough for the demo.

@@ -12,7 +12,12 @@ the published ones (UFLDL, on MNIST: self-taught 98.3 %; stacked 784-200-200-10
   test), 200 hidden, ρ = 0.1, λ = 3e-3, β = 3, 400 iterations; softmax λ = 1e-4,
   100 iterations; beside a softmax on the raw pixels;
 - stacked autoencoders: 200-200 hidden, the same settings, fine-tuning for 400
-  iterations; accuracy before and after, beside a softmax on the raw pixels.
+  iterations; accuracy before and after, beside a softmax on the raw pixels;
+- engines (``--parts engines``): the 64-25-64 autoencoder on the 10 000 patches,
+  compiled (``deltaprop.compiled``'s J_sparse) against the readable path
+  (``DELTAPROP_ENGINE=reference``), taking turns: the time of one J_sparse + ∇J_sparse
+  evaluation and of a ``train_sparse_autoencoder`` run (``--engine-iter`` L-BFGS
+  iterations), medians of ``--reps`` rounds, and how far apart the two runs' θ end.
 
 on digits (always), Fashion-MNIST (when Debian's dataset-fashion-mnist is
 installed) and MNIST (when ``--mnist DIR`` names a directory with its four IDX
@@ -27,22 +32,31 @@ files). The same runs from the command line::
 Usage::
 
     .venv/bin/python benchmarks/autoencoder.py [--out DIR] [--mnist DIR]
-        [--datasets digits fashion-mnist] [--parts gradcheck sae self-taught stacked]
+        [--datasets digits fashion-mnist] [--parts gradcheck sae self-taught stacked engines]
+        [--reps 5] [--engine-iter 400]
+
+One thread, as the speed tables: ``OPENBLAS_NUM_THREADS=1`` (the engines part also
+limits BLAS to one thread through threadpoolctl).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
+import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from deltaprop.autoencoder import (
+    SparseObjective,
     autoencoder_network,
     check_sparse_gradient,
     mean_activation,
@@ -56,6 +70,7 @@ from deltaprop.autoencoder import (
 from deltaprop.autoencoder.command import STACKED_DEFAULTS, STACKED_PRESETS, load_images
 from deltaprop.data import DataError
 from deltaprop.io import atomic_write_bytes
+from deltaprop.objective import Batch
 
 PUBLISHED = {"self-taught": 98.3, "before": 87.7, "after": 97.6}
 
@@ -101,6 +116,82 @@ def sparse_autoencoder(images: np.ndarray, out: Path, name: str) -> dict[str, An
         ],
         "tiles": str(png),
         "seconds": seconds,
+    }
+
+
+@contextlib.contextmanager
+def engine(name: str) -> Iterator[None]:
+    """``DELTAPROP_ENGINE`` set to ``name`` ("numpy" or "reference") for the block."""
+    before = os.environ.get("DELTAPROP_ENGINE")
+    os.environ["DELTAPROP_ENGINE"] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["DELTAPROP_ENGINE"]
+        else:
+            os.environ["DELTAPROP_ENGINE"] = before
+
+
+def engines(images: np.ndarray, reps: int, iters: int, calls: int = 20) -> dict[str, Any]:
+    """Compiled ÷ readable J_sparse on UFLDL's 64-25-64, 10 000 patches, taking turns."""
+    import threadpoolctl
+
+    threadpoolctl.threadpool_limits(limits=1)
+    patches = normalize_patches(sample_patches(images, 10_000, 8, seed=0))
+    net = autoencoder_network(64, 25, weight_decay=1e-4, seed=0)
+    batch = Batch(patches, patches)
+    grad = np.empty(net.n_params)
+    names = ("numpy", "reference")
+    objectives = {e: SparseObjective(net, sparsity_target=0.01, beta=3.0, engine=e) for e in names}
+    assert objectives["numpy"].engine == "numpy"
+    start = time.perf_counter()
+    objectives["numpy"].evaluate(net.params, batch, grad)  # compiles, or loads from the cache
+    first = time.perf_counter() - start
+    evaluation: dict[str, list[float]] = {e: [] for e in names}
+    training: dict[str, list[float]] = {e: [] for e in names}
+    theta: dict[str, np.ndarray] = {}
+    final: dict[str, tuple[float, int]] = {}  # J_sparse at the end, evaluations made
+    for rep in range(reps):
+        for e in names:
+            objective = objectives[e]
+            objective.evaluate(net.params, batch, grad)
+            start = time.perf_counter()
+            for _ in range(calls):
+                objective.evaluate(net.params, batch, grad)
+            evaluation[e].append((time.perf_counter() - start) / calls)
+        for e in names:
+            twin = autoencoder_network(64, 25, weight_decay=1e-4, seed=0)
+            with engine(e):
+                start = time.perf_counter()
+                history = train_sparse_autoencoder(
+                    twin, patches, sparsity_target=0.01, beta=3.0, max_iter=iters
+                )
+                training[e].append(time.perf_counter() - start)
+            theta[e] = np.asarray(twin.params)
+            final[e] = (history.train_loss[-1], history.steps[-1])
+        log(f"engines: round {rep + 1} of {reps}")
+    ref = theta["reference"]
+    med = {
+        k: {e: statistics.median(v[e]) for e in names}
+        for k, v in (("evaluation", evaluation), ("training", training))
+    }
+    return {
+        "evaluation_seconds": med["evaluation"],
+        "training_seconds": med["training"],
+        "evaluation_ratio": med["evaluation"]["numpy"] / med["evaluation"]["reference"],
+        "training_ratio": med["training"]["numpy"] / med["training"]["reference"],
+        "theta_relative_difference": float(
+            np.max(np.abs(theta["numpy"] - ref)) / np.max(np.abs(ref))
+        ),
+        # L-BFGS amplifies the last bits' differences of the two sums' orders over many
+        # iterations: compare the end J_sparse (and the same run on reordered rows)
+        "final_J": {e: final[e][0] for e in names},
+        "evaluations": {e: final[e][1] for e in names},
+        "first_call_seconds": first,
+        "iterations": iters,
+        "reps": reps,
+        "all": {"evaluation": evaluation, "training": training},
     }
 
 
@@ -184,6 +275,8 @@ def main() -> None:
     parser.add_argument(
         "--parts", nargs="+", default=["gradcheck", "sae", "self-taught", "stacked"]
     )
+    parser.add_argument("--reps", type=int, default=5, help="rounds of the engines part")
+    parser.add_argument("--engine-iter", type=int, default=400, help="L-BFGS iterations")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     names = list(args.datasets) + ([args.mnist] if args.mnist else [])
@@ -208,6 +301,10 @@ def main() -> None:
             log(f"{key}: sparse autoencoder on 10000 patches")
             part["sae"] = sparse_autoencoder(images.train, args.out, key)
             print(f"{key}: sparse autoencoder {json.dumps(part['sae'])}", flush=True)
+        if "engines" in args.parts:
+            log(f"{key}: compiled and readable J_sparse, 64-25-64 on 10000 patches")
+            part["engines"] = engines(images.train, args.reps, args.engine_iter)
+            print(f"{key}: engines {json.dumps(part['engines'])}", flush=True)
         if "self-taught" in args.parts:
             log(f"{key}: self-taught learning")
             part["self-taught"] = self_taught(X, y, key, args.out)
@@ -218,6 +315,26 @@ def main() -> None:
             print(f"{key}: stacked {json.dumps(part['stacked'])}", flush=True)
         results[key] = part
         atomic_write_bytes(args.out / "autoencoder.json", json.dumps(results, indent=1).encode())
+
+    for key, part in results.items():
+        if "engines" in part:
+            r = part["engines"]
+            ev, tr = r["evaluation_seconds"], r["training_seconds"]
+            print(f"\n{key}: 64-25-64, 10000 patches, one thread, medians of {r['reps']}")
+            print(f"{'':<36}{'compiled':>10}{'readable':>10}{'ratio':>8}")
+            print(
+                f"{'J_sparse + ∇J_sparse, ms':<36}{1e3 * ev['numpy']:>10.2f}"
+                f"{1e3 * ev['reference']:>10.2f}{r['evaluation_ratio']:>8.2f}"
+            )
+            print(
+                f"{'train, ' + str(r['iterations']) + ' L-BFGS iterations, s':<36}"
+                f"{tr['numpy']:>10.2f}{tr['reference']:>10.2f}{r['training_ratio']:>8.2f}"
+            )
+            print(
+                f"θ apart by {r['theta_relative_difference']:.1e} of max |θ|; J_sparse at the "
+                f"end {r['final_J']['numpy']:.6f} and {r['final_J']['reference']:.6f} after "
+                f"{r['evaluations']['numpy']} and {r['evaluations']['reference']} evaluations"
+            )
 
     print(f"\n{'data':<15}{'exercise':<32}{'ours %':>8}{'UFLDL MNIST %':>15}{'raw softmax %':>15}")
     for key, part in results.items():

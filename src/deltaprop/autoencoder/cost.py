@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import backprop
+from .. import backprop, compiled
 from .._arrays import Array, Namespace, to_numpy
 from .._sparse import is_sparse
 from .._validate import check_real
@@ -45,7 +45,7 @@ from ..costs import Cost
 from ..gradcheck import GradientCheck, check_gradient
 from ..history import History
 from ..network import Network
-from ..objective import Batch, OnNetwork, Terms, float64_copy
+from ..objective import Batch, OnNetwork, Terms, float64_copy, uses_numpy_engine
 
 
 @dataclass(frozen=True)
@@ -256,38 +256,72 @@ class SparseObjective(OnNetwork):
         ``weight_decay``.
       sparsity_target: ρ, in (0, 1).
       beta: β ≥ 0.
+      engine: "auto", "reference" or "numpy", as for ``NetworkObjective``: the
+        numpy engine (``deltaprop.compiled``'s J_sparse) for numpy arrays of float32
+        or float64 unless ``DELTAPROP_ENGINE=reference``; the readable
+        :func:`sparse_cost_and_grad` for other namespaces and arrays.
     """
 
     part_names: tuple[str, ...] = ("data", "decay", "sparsity")
     separable = False
 
-    def __init__(self, net: Network, *, sparsity_target: float = 0.01, beta: float = 3.0) -> None:
+    def __init__(
+        self,
+        net: Network,
+        *,
+        sparsity_target: float = 0.01,
+        beta: float = 3.0,
+        engine: str = "auto",
+    ) -> None:
         check_autoencoder(net)
         self.rho, self.beta = check_sparsity(sparsity_target, beta)
         super().__init__(net)
+        fast = uses_numpy_engine(net.xp, engine)
+        # The compiled J_sparse where it covers the network (else the readable functions).
+        self._compiled = compiled.sparse_engine_for(net) if fast else None
+        self.engine = "numpy" if self._compiled is not None else "reference"
 
     def new_history(self) -> SparseHistory:
         """The history a run of this objective fills: J's three parts and ρ̂ per epoch."""
         return SparseHistory()
 
     def float64(self) -> SparseObjective:
-        """The same objective over a float64 copy of the network (for gradient checks)."""
-        return SparseObjective(float64_copy(self.net), sparsity_target=self.rho, beta=self.beta)
+        """The same objective over a float64 copy of the network, by the reference engine
+        (for gradient checks)."""
+        twin = float64_copy(self.net)
+        return SparseObjective(twin, sparsity_target=self.rho, beta=self.beta, engine="reference")
 
     def evaluate(self, theta: Array, batch: Batch, grad: Array) -> Terms:
         """J_sparse's three parts at θ over the batch's inputs, ∇J_sparse into ``grad``."""
+        x = self._x(batch)
+        engine = self._compiled
+        if engine is not None and engine.covers(theta, grad, x):  # the numpy engine
+            return self._terms(self._run(engine, theta, grad, x))
         net = self.net
         W, b = self._views(theta)
         dW, db = net.unpack(grad)
         args = (net.activations, net.cost, net.weight_decay, self.rho, self.beta)
-        return self._terms(sparse_cost_and_grad(self.xp, W, b, *args, self._x(batch), dW, db))
+        return self._terms(sparse_cost_and_grad(self.xp, W, b, *args, x, dW, db))
 
     def value(self, theta: Array, batch: Batch) -> Terms:
         """J_sparse's three parts without the gradient."""
+        x = self._x(batch)
+        engine = self._compiled
+        if engine is not None and engine.covers(theta, None, x):
+            return self._terms(self._run(engine, theta, None, x))
         net = self.net
         W, b = self._views(theta)
         args = (net.activations, net.cost, net.weight_decay, self.rho, self.beta)
-        return self._terms(sparse_cost(self.xp, W, b, *args, self._x(batch)))
+        return self._terms(sparse_cost(self.xp, W, b, *args, x))
+
+    def _run(
+        self, engine: compiled.SparseEngine, theta: Array, grad: Array | None, x: Array
+    ) -> SparseTerms:
+        """The compiled ``sparse_cost_and_grad``: the same SparseTerms, ∇J into ``grad``."""
+        run = engine.cost_and_grad(theta, grad, x, (self.net.weight_decay, self.rho, self.beta))
+        return SparseTerms(
+            run.data, run.decay, run.sparsity, run.rho_hat, run.rho_hat_c, run.output
+        )
 
     def accuracy(self, output: Array, y: Array) -> float:
         """NaN: an autoencoder does not classify."""

@@ -11,6 +11,8 @@ the environment turns it off for "auto"), the engine computes what
   optimizers' updates and a whole epoch of mini-batches, compiled (one file);
 - ``engine``: which networks it covers, its scratch arrays, the calls the
   objective and the loop make;
+- ``sparse`` and ``sparse_engine``: the sparse autoencoder's J_sparse and
+  ∇J_sparse compiled, and the calls ``autoencoder.SparseObjective`` makes;
 - ``aot``: the kernels compiled ahead of time, and the choice between them and the JIT;
 - ``batches``: the non-compiled pieces, gathered mini-batches and the epoch's
   argmax count.
@@ -30,6 +32,7 @@ from __future__ import annotations
 from .batches import ArgmaxCount, Gather
 from .cache import ON_DISK
 from .engine import Engine, EpochRun, engine_for, optimizer_code, update
+from .sparse_engine import SparseEngine, SparseRun, sparse_engine_for
 
 __all__ = [
     "ON_DISK",
@@ -37,7 +40,10 @@ __all__ = [
     "Engine",
     "EpochRun",
     "Gather",
+    "SparseEngine",
+    "SparseRun",
     "engine_for",
     "optimizer_code",
+    "sparse_engine_for",
     "update",
 ]

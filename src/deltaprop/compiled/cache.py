@@ -5,8 +5,8 @@ by the source file, so a later process loads it instead of compiling again.
 deltaprop points it at a folder of the user's cache (``$XDG_CACHE_HOME`` or
 ``~/.cache``, then ``deltaprop/numba``) unless ``NUMBA_CACHE_DIR`` is already
 set, in a subfolder named by a hash of the sources the machine code depends
-on (``kernels.py``, ``codes.py``, the exported signatures of ``aot.py`` and the
-constants of ``activations.py``; the ahead-of-time module is named by it too):
+on (``kernels.py``, ``sparse.py``, ``codes.py``, the exported signatures of ``aot.py``
+and the constants of ``activations.py``; the ahead-of-time module is named by it too):
 numba's own index watches only the file a function is defined in, so a change
 to a constant it reads from elsewhere would otherwise keep stale code.
 When that folder cannot be made or written (a read-only home, a sandbox), the
@@ -22,7 +22,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-SOURCES = ("compiled/kernels.py", "compiled/codes.py", "compiled/aot.py", "activations.py")
+SOURCES = (
+    "compiled/kernels.py",
+    "compiled/sparse.py",
+    "compiled/codes.py",
+    "compiled/aot.py",
+    "activations.py",
+)
 """The files (under the package) whose contents the compiled code depends on."""
 
 
