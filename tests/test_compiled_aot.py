@@ -157,3 +157,22 @@ def test_the_makefile_rebuilds_when_any_kernel_source_changes():
     makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
     listed = makefile.split("KERNEL_SOURCES := $(addprefix src/deltaprop/,")[1].split(")")[0]
     assert sorted(listed.replace("\\", " ").split()) == sorted(cache.SOURCES)
+
+
+@needs_module
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_sparse_autoencoder_runs_on_the_module(dtype, monkeypatch):
+    from deltaprop.autoencoder import cost
+
+    counted = Counted(monkeypatch, f"sparse_cost_and_grad_{aot.suffix(dtype)}")
+    net = cost.autoencoder_network(8, 3, seed=0, dtype=dtype)
+    X = np.random.default_rng(1).uniform(0.1, 0.9, size=(10, 8)).astype(dtype)
+    theta = net.params.astype(np.float64)
+    J, g = cost.sparse_objective(net, X, sparsity_target=0.1)(theta)
+    assert counted.n == 1
+    monkeypatch.setenv("DELTAPROP_AOT", "0")
+    J_jit, g_jit = cost.sparse_objective(net, X, sparsity_target=0.1)(theta)
+    assert counted.n == 1
+    rtol = 1e-13 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(J, J_jit, rtol=rtol)
+    np.testing.assert_allclose(g, g_jit, rtol=rtol, atol=rtol * np.abs(g_jit).max())

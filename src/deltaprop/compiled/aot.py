@@ -1,10 +1,11 @@
 """The kernels compiled ahead of time, when deltaprop is installed, and the choice at run time.
 
-numba compiles ``kernels.epoch`` and ``kernels.update`` at their first call
+numba compiles ``kernels.epoch``, ``kernels.update`` and
+``sparse.sparse_cost_and_grad`` at their first call
 (JIT); on a two-core machine that took 16–18 s a dtype, and a later process still
 spends about a second importing numba and loading its cache. So the package's
 build (``setup.py``) also compiles them ahead of time with ``numba.pycc``: one
-extension module, ``_aot_<key>``, exports both functions for float32 and
+extension module, ``_aot_<key>``, exports the three functions for float32 and
 float64, for the CPU it is built on. It needs numba only to build; at run time
 it is an ordinary extension module, loaded in milliseconds, and numba is not
 imported at all.
@@ -37,8 +38,8 @@ from .cache import source_key
 DTYPES = {"f64": np.dtype(np.float64), "f32": np.dtype(np.float32)}
 """The exported functions' dtype suffixes."""
 
-KERNELS = ("epoch", "update")
-"""The functions of ``kernels`` compiled ahead of time (each for every dtype of DTYPES)."""
+KERNELS = {"epoch": "kernels", "update": "kernels", "sparse_cost_and_grad": "sparse"}
+"""The functions compiled ahead of time (each for every dtype of DTYPES), and their modules."""
 
 
 def module_name(key: str | None = None) -> str:
@@ -87,10 +88,13 @@ def kernel(name: str, dtype: Any) -> Callable[..., Any]:
 
 
 def _jit(name: str) -> Callable[..., Any]:
-    from . import kernels  # imports numba; compiles at the first call (or loads its disk cache)
-
-    fn: Callable[..., Any] = getattr(kernels, name)
+    # imports numba; the dispatcher compiles at its first call (or loads numba's disk cache)
+    fn: Callable[..., Any] = getattr(_source(name), name)
     return fn
+
+
+def _source(name: str) -> Any:
+    return importlib.import_module(f"{__package__}.{KERNELS[name]}")
 
 
 def _jit_lazily(name: str) -> Callable[[], Callable[..., Any]]:
@@ -123,7 +127,18 @@ def signatures(dtype: Any) -> dict[str, Any]:
         types.Array(f64, 1, "C"),  # res
     )
     update = types.none(i64, v, v, v, v, v, a, i64)
-    return {"epoch": epoch, "update": update}
+    sparse = types.UniTuple(f64, 3)(
+        v,  # theta
+        v,  # grad
+        ints,  # sizes
+        i64,  # out_code
+        types.Array(f64, 1, "C"),  # hyper: λ, ρ, β
+        a,  # x
+        v,  # work
+        a,  # out
+        a,  # rho_hat
+    )
+    return {"epoch": epoch, "update": update, "sparse_cost_and_grad": sparse}
 
 
 def build(output_dir: Path, *, verbose: bool = False) -> Path:
@@ -136,8 +151,6 @@ def build(output_dir: Path, *, verbose: bool = False) -> Path:
     import llvmlite.binding as llvm
     from numba.pycc import CC, compiler
 
-    from . import kernels
-
     _kernel_options(compiler)
     cc = CC(module_name(), __package__ or "deltaprop.compiled")
     cc.output_dir = str(output_dir)
@@ -145,7 +158,7 @@ def build(output_dir: Path, *, verbose: bool = False) -> Path:
     cc.target_cpu = llvm.get_host_cpu_name()
     for tag, dtype in DTYPES.items():
         for name, sig in signatures(dtype).items():
-            cc.export(f"{name}_{tag}", sig)(getattr(kernels, name).py_func)
+            cc.export(f"{name}_{tag}", sig)(getattr(_source(name), name).py_func)
     cc.compile()
     return Path(output_dir) / cc.output_file
 

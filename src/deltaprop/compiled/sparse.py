@@ -13,9 +13,8 @@ or identity decoder and the squared error (the targets are the inputs):
 tests/test_compiled_sparse.py holds it equal to the readable function. The products
 and activations are ``kernels``' own (loops when tiny, BLAS from ``BLAS_FROM``);
 this file is listed in ``cache.SOURCES``, so that a change to ``kernels.py`` (whose
-helpers numba compiles into this function) also renames the cache folder. It is
-not in the ahead-of-time module (``aot.KERNELS``): numba's JIT compiles it at its
-first use (``sparse_engine`` imports this file then) and keeps it in that cache.
+helpers numba compiles into this function) also renames the cache folder and the
+ahead-of-time module (``aot.KERNELS``), which exports it beside the epoch.
 """
 
 from __future__ import annotations

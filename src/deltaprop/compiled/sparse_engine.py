@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import codes
+from . import aot, codes
 from .engine import ACTIVATION_CODES, COST_CODES, DTYPES
 
 DECODERS = (codes.SIGMOID, codes.IDENTITY)
@@ -90,9 +90,7 @@ class SparseEngine:
             self._work = np.empty(need, self.dtype)
         out = np.empty((m, s1), self.dtype)
         rho_hat = np.empty((2, s2), self.dtype)
-        from .sparse import sparse_cost_and_grad
-
-        data, decay, sparsity = sparse_cost_and_grad(
+        data, decay, sparsity = aot.kernel("sparse_cost_and_grad", self.dtype)(
             theta,
             self._no_grad if grad is None else grad,
             self.sizes,
