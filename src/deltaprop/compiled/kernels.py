@@ -75,58 +75,85 @@ jit = njit(cache=ON_DISK, nogil=True, error_model="numpy")
 jit_fast = njit(cache=ON_DISK, nogil=True, fastmath=FAST, error_model="numpy")
 
 
-# --- products ------------------------------------------------------------------------------
+# --- products, on flat arrays: block (m, s) at offset p is row-major from p ------------------
+# (rows are taken as slices, so that each inner loop indexes from 0 and compiles to vector code)
 
 
 @jit_fast
-def dot_nt(a, W, out):  # type: ignore[no-untyped-def]
-    """out = a Wᵀ: (m, s_in) by W (s_out, s_in)."""
-    m, s_in = a.shape
-    s_out = W.shape[0]
+def dot_nt(a, ap, theta, wp, bp, z, zp, m, s_in, s_out):  # type: ignore[no-untyped-def]
+    """z = a Wᵀ + b: a (m, s_in) at ap, W (s_out, s_in) at wp and b at bp in θ, z at zp."""
+    b = theta[bp : bp + s_out]
     if m * s_in * s_out >= BLAS_FROM:
-        np.dot(a, W.T, out)
+        out = z[zp : zp + m * s_out].reshape((m, s_out))
+        W = theta[wp : wp + s_out * s_in].reshape((s_out, s_in))
+        np.dot(a[ap : ap + m * s_in].reshape((m, s_in)), W.T, out)
+        for i in range(m):
+            for j in range(s_out):
+                out[i, j] += b[j]
         return
     for i in range(m):
+        ai = a[ap + i * s_in : ap + (i + 1) * s_in]
+        zi = z[zp + i * s_out : zp + (i + 1) * s_out]
         for j in range(s_out):
+            Wj = theta[wp + j * s_in : wp + (j + 1) * s_in]
             s = 0.0
             for k in range(s_in):
-                s += a[i, k] * W[j, k]
-            out[i, j] = s
+                s += ai[k] * Wj[k]
+            zi[j] = s + b[j]
 
 
 @jit_fast
-def dot_tn(d, a, out):  # type: ignore[no-untyped-def]
-    """out = dᵀ a: (m, s_out) and (m, s_in) into (s_out, s_in)."""
-    m, s_out = d.shape
-    s_in = a.shape[1]
-    if m * s_in * s_out >= BLAS_FROM:
-        np.dot(d.T, a, out)
-        return
-    out.fill(0.0)
-    for i in range(m):
+def dot_tn(d, dp, a, ap, grad, wp, bp, m, s_in, s_out):  # type: ignore[no-untyped-def]
+    """dW = dᵀ a at wp, db = Σᵢ dᵢ at bp in ``grad``: d (m, s_out) at dp, a (m, s_in) at ap."""
+    db = grad[bp : bp + s_out]
+    for j in range(s_out):
+        db[j] = d[dp + j]
+    for i in range(1, m):
+        di = d[dp + i * s_out : dp + (i + 1) * s_out]
         for j in range(s_out):
-            dij = d[i, j]
-            for k in range(s_in):
-                out[j, k] += dij * a[i, k]
+            db[j] += di[j]
+    if m * s_in * s_out >= BLAS_FROM:
+        dT = d[dp : dp + m * s_out].reshape((m, s_out)).T
+        dW = grad[wp : wp + s_out * s_in].reshape((s_out, s_in))
+        np.dot(dT, a[ap : ap + m * s_in].reshape((m, s_in)), dW)
+        return
+    for i in range(m):  # the first example's terms set dW, the others add to it
+        ai = a[ap + i * s_in : ap + (i + 1) * s_in]
+        di = d[dp + i * s_out : dp + (i + 1) * s_out]
+        for j in range(s_out):
+            dWj = grad[wp + j * s_in : wp + (j + 1) * s_in]
+            dij = di[j]
+            if i == 0:
+                for k in range(s_in):
+                    dWj[k] = dij * ai[k]
+            else:
+                for k in range(s_in):
+                    dWj[k] += dij * ai[k]
 
 
 @jit_fast
-def dot_nn(d, W, out):  # type: ignore[no-untyped-def]
-    """out = d W: (m, s_out) by W (s_out, s_in)."""
-    m, s_out = d.shape
-    s_in = W.shape[1]
+def dot_nn(d, dp, theta, wp, out, op, m, s_in, s_out):  # type: ignore[no-untyped-def]
+    """out = d W at op: d (m, s_out) at dp, W (s_out, s_in) at wp in θ."""
     if m * s_in * s_out >= BLAS_FROM:
-        np.dot(d, W, out)
+        W = theta[wp : wp + s_out * s_in].reshape((s_out, s_in))
+        o = out[op : op + m * s_in].reshape((m, s_in))
+        np.dot(d[dp : dp + m * s_out].reshape((m, s_out)), W, o)
         return
-    out.fill(0.0)
     for i in range(m):
+        di = d[dp + i * s_out : dp + (i + 1) * s_out]
+        oi = out[op + i * s_in : op + (i + 1) * s_in]
         for j in range(s_out):
-            dij = d[i, j]
-            for k in range(s_in):
-                out[i, k] += dij * W[j, k]
+            Wj = theta[wp + j * s_in : wp + (j + 1) * s_in]
+            dij = di[j]
+            if j == 0:
+                for k in range(s_in):
+                    oi[k] = dij * Wj[k]
+            else:
+                for k in range(s_in):
+                    oi[k] += dij * Wj[k]
 
 
-# --- activations ---------------------------------------------------------------------------
+# --- activations, elementwise over n numbers from p ----------------------------------------
 
 
 @jit
@@ -138,69 +165,78 @@ def sigmoid(z):  # type: ignore[no-untyped-def]
 
 
 @jit
-def apply(code, z, out):  # type: ignore[no-untyped-def]
-    """out = f(z) elementwise for the activation ``code`` (out may be z); softmax by rows."""
-    m, s = z.shape
-    if code == SOFTMAX:
-        for i in range(m):
-            top = z[i, 0]
-            for j in range(1, s):
-                top = max(top, z[i, j])
-            total = 0.0
-            for j in range(s):
-                out[i, j] = math.exp(z[i, j] - top)
-                total += out[i, j]
-            for j in range(s):
-                out[i, j] = out[i, j] / total
-        return
-    for i in range(m):
-        for j in range(s):
-            v = z[i, j]
-            if code == SIGMOID:
-                v = sigmoid(v)
-            elif code == TANH:
-                v = math.tanh(v)
-            elif code == RELU:
-                v = 0.0 if v < 0 else v  # NaN stays NaN, as numpy.maximum keeps it
-            elif code == LEAKY_RELU:
-                v = v if v > 0 else LEAKY_SLOPE * v
-            elif code == SOFTPLUS:
-                v = max(v, 0.0) + math.log1p(math.exp(-abs(v)))
-            elif code == EXP:
-                v = math.exp(v)
-            out[i, j] = v
+def apply(code, z, zp, out, op, n):  # type: ignore[no-untyped-def]
+    """out = f(z) for the elementwise activation ``code``, n numbers from zp and op.
+
+    The code is tested once, outside the loops, so that each loop is branch-free.
+    """
+    zz, oo = z[zp : zp + n], out[op : op + n]
+    if code == SIGMOID:
+        for p in range(n):
+            oo[p] = sigmoid(zz[p])
+    elif code == TANH:
+        for p in range(n):
+            oo[p] = math.tanh(zz[p])
+    elif code == RELU:
+        for p in range(n):
+            v = zz[p]
+            oo[p] = 0.0 if v < 0 else v  # NaN stays NaN, as numpy.maximum keeps it
+    elif code == LEAKY_RELU:
+        for p in range(n):
+            v = zz[p]
+            oo[p] = v if v > 0 else LEAKY_SLOPE * v
+    elif code == SOFTPLUS:
+        for p in range(n):
+            v = zz[p]
+            oo[p] = max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+    elif code == EXP:
+        for p in range(n):
+            oo[p] = math.exp(zz[p])
+    elif out is not z or op != zp:
+        for p in range(n):
+            oo[p] = zz[p]
 
 
 @jit
-def fprime(code, a, i, j):  # type: ignore[no-untyped-def]
-    """f′(z) from a = f(z) (elementwise activations; softmax's diagonal a(1 − a))."""
-    v = a[i, j]
+def times_fprime(code, a, ap, g, gp, n):  # type: ignore[no-untyped-def]
+    """g := g ⊙ f′(z), f′ from a = f(z) (elementwise activations; softmax's diagonal a(1 − a))."""
+    aa, gg = a[ap : ap + n], g[gp : gp + n]
     if code == SIGMOID or code == SOFTMAX:  # noqa: SIM109 (numba: no tuple membership)
-        return v * (1.0 - v)
-    if code == TANH:
-        return 1.0 - v * v
-    if code == RELU:
-        return 1.0 if v > 0 else 0.0
-    if code == LEAKY_RELU:
-        return 1.0 if v > 0 else LEAKY_SLOPE
-    if code == SOFTPLUS:
-        return -math.expm1(-v)
-    if code == EXP:
-        return v
-    return 1.0
+        for p in range(n):
+            v = aa[p]
+            gg[p] = gg[p] * (v * (1.0 - v))
+    elif code == TANH:
+        for p in range(n):
+            v = aa[p]
+            gg[p] = gg[p] * (1.0 - v * v)
+    elif code == RELU:
+        for p in range(n):
+            gg[p] = gg[p] * (1.0 if aa[p] > 0 else 0.0)
+    elif code == LEAKY_RELU:
+        for p in range(n):
+            gg[p] = gg[p] * (1.0 if aa[p] > 0 else LEAKY_SLOPE)
+    elif code == SOFTPLUS:
+        for p in range(n):
+            gg[p] = gg[p] * -math.expm1(-aa[p])
+    elif code == EXP:
+        for p in range(n):
+            gg[p] = gg[p] * aa[p]
 
 
 # --- the output layer ----------------------------------------------------------------------
 
 
 @jit
-def output(cost, code, z, y, w, a, delta):  # type: ignore[no-untyped-def]
-    """a = f(z⁽ⁿˡ⁾) into ``a``, δ⁽ⁿˡ⁾ scaled by wᵢ / Σᵢ wᵢ (1/m without w) into ``delta``.
+def output(cost, code, z, zp, y, w, a, delta, dp):  # type: ignore[no-untyped-def]
+    """a = f(z⁽ⁿˡ⁾) into ``a`` (m, s), δ⁽ⁿˡ⁾ scaled by wᵢ / Σᵢ wᵢ (1/m without w) at dp.
 
-    Returns the data term: (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾), weighted by w when w has rows.
+    z (m, s) at zp; returns the data term: (1/m) Σᵢ J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾), weighted by w
+    when w has rows. Softmax with cross-entropy takes one exponential per unit for
+    a and J, as ``costs.CrossEntropy.output_terms`` does.
     """
-    m, s = z.shape
-    apply(code, z, a)
+    m, s = y.shape
+    if code != SOFTMAX:
+        apply(code, z, zp, a.reshape(m * s), 0, m * s)
     weighted = w.shape[0] > 0
     total_w = 0.0
     if weighted:
@@ -210,45 +246,60 @@ def output(cost, code, z, y, w, a, delta):  # type: ignore[no-untyped-def]
         total_w = float(m)
     data = 0.0
     for i in range(m):
+        zi, top, total = zp + i * s, 0.0, 0.0
+        if code == SOFTMAX or cost == CROSS_ENTROPY:
+            top = z[zi]
+            for j in range(1, s):
+                top = max(top, z[zi + j])
+            for j in range(s):
+                e = math.exp(z[zi + j] - top)
+                total += e
+                if code == SOFTMAX:
+                    a[i, j] = e
+            if code == SOFTMAX:
+                for j in range(s):
+                    a[i, j] = a[i, j] / total
         row = 0.0  # J(W,b; x⁽ⁱ⁾,y⁽ⁱ⁾)
         if cost == CROSS_ENTROPY:
-            top = z[i, 0]
-            for j in range(1, s):
-                top = max(top, z[i, j])
-            total = 0.0
-            for j in range(s):
-                total += math.exp(z[i, j] - top)
             log_total = math.log(total)
             for j in range(s):
-                row -= y[i, j] * (z[i, j] - top - log_total)  # −Σ_k y_k log a_k
+                row -= y[i, j] * (z[zi + j] - top - log_total)  # −Σ_k y_k log a_k
         elif cost == BINARY_CROSS_ENTROPY:
             for j in range(s):
-                v = z[i, j]
+                v = z[zi + j]
                 row += max(v, 0.0) + math.log1p(math.exp(-abs(v))) - y[i, j] * v
         elif cost == POISSON:
             for j in range(s):
                 t = y[i, j]
                 xlogx = t * math.log(t) if t > 0 else 0.0
-                row += xlogx - t * z[i, j] + math.exp(z[i, j]) - t
+                row += xlogx - t * z[zi + j] + math.exp(z[zi + j]) - t
         else:
             for j in range(s):
                 r = a[i, j] - y[i, j]
                 row += r * r
             row *= 0.5  # ½‖h(x) − y‖²
-        scale = (w[i] if weighted else 1.0) / total_w
-        data += row * (w[i] if weighted else 1.0)
-        if cost != SQUARED_ERROR:  # each of the other costs has δ⁽ⁿˡ⁾ = a − y
-            for j in range(s):
-                delta[i, j] = (a[i, j] - y[i, j]) * scale
-        elif code == SOFTMAX:  # ∂J/∂z = a ⊙ (g − Σ_k g_k a_k), g = a − y
+        wi = w[i] if weighted else 1.0
+        scale = wi / total_w
+        data += row * wi
+        di = dp + i * s
+        if cost == SQUARED_ERROR and code == SOFTMAX:  # ∂J/∂z = a ⊙ (g − Σ_k g_k a_k), g = a − y
             inner = 0.0
             for j in range(s):
                 inner += (a[i, j] - y[i, j]) * a[i, j]
             for j in range(s):
-                delta[i, j] = a[i, j] * ((a[i, j] - y[i, j]) - inner) * scale
-        else:  # δ⁽ⁿˡ⁾ = −(y − a) ⊙ f′(z)
+                delta[di + j] = a[i, j] * ((a[i, j] - y[i, j]) - inner) * scale
+        elif cost != SQUARED_ERROR:  # each of the other costs has δ⁽ⁿˡ⁾ = a − y
             for j in range(s):
-                delta[i, j] = (a[i, j] - y[i, j]) * fprime(code, a, i, j) * scale
+                delta[di + j] = (a[i, j] - y[i, j]) * scale
+        else:  # δ⁽ⁿˡ⁾ = −(y − a) ⊙ f′(z), f′ and the scale below
+            for j in range(s):
+                delta[di + j] = a[i, j] - y[i, j]
+    if cost == SQUARED_ERROR and code != SOFTMAX:
+        times_fprime(code, a.reshape(m * s), 0, delta, dp, m * s)
+        for i in range(m):
+            scale = (w[i] if weighted else 1.0) / total_w
+            for j in range(s):
+                delta[dp + i * s + j] = delta[dp + i * s + j] * scale
     return data / total_w
 
 
@@ -269,82 +320,52 @@ def cost_and_grad(theta, grad, sizes, codes, cost, lam, x, y, w, masks, mrow, wo
     m = x.shape[0]
     L = codes.shape[0]
     dropout = masks.shape[0] > 0
-    n_w = 0
+    n_w, n_z = 0, 0
     for k in range(L):
         n_w += sizes[k] * sizes[k + 1]
-    # where each layer's blocks start in θ and in work
-    wpos = np.empty(L + 1, np.int64)
-    bpos = np.empty(L + 1, np.int64)
-    zpos = np.empty(L + 1, np.int64)
-    wpos[0], bpos[0], zpos[0] = 0, n_w, 0
-    for k in range(L):
-        wpos[k + 1] = wpos[k] + sizes[k] * sizes[k + 1]
-        bpos[k + 1] = bpos[k] + sizes[k + 1]
-        zpos[k + 1] = zpos[k] + m * sizes[k + 1]
-    dpos = zpos[L]  # δ blocks after the z blocks, ã blocks after those
-    tpos = 2 * zpos[L]
-    # forward: z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ ã⁽ˡ⁾ + b⁽ˡ⁾, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z
-    a_in = x
-    mcol = 0
+        n_z += m * sizes[k + 1]
+    dpos, tpos = n_z, 2 * n_z  # δ blocks after the z blocks, ã blocks after those
+    xf = x.reshape(m * sizes[0])
+    # forward: z⁽ˡ⁺¹⁾ = W⁽ˡ⁾ ã⁽ˡ⁾ + b⁽ˡ⁾, a⁽ˡ⁺¹⁾ = f(z⁽ˡ⁺¹⁾), over z; wp, bp, zp: layer k's
+    # blocks in θ and work, counted up here and down again in the backward pass
+    mcol, wp, bp, zp = 0, 0, n_w, 0
     for k in range(L):
         s_in, s_out = sizes[k], sizes[k + 1]
+        a_in, ap = (xf, 0) if k == 0 else (work, zp - m * s_in)
         if dropout and k > 0:
-            t = work[tpos + zpos[k - 1] : tpos + zpos[k]].reshape((m, s_in))
             for i in range(m):
-                for j in range(s_in):
-                    t[i, j] = a_in[i, j] * masks[mrow + i, mcol + j]  # ã = a ⊙ r
+                for j in range(s_in):  # ã = a ⊙ r
+                    p = i * s_in + j
+                    work[tpos + ap + p] = work[ap + p] * masks[mrow + i, mcol + j]
             mcol += s_in
-            a_in = t
-        Wk = theta[wpos[k] : wpos[k + 1]].reshape((s_out, s_in))
-        bk = theta[bpos[k] : bpos[k + 1]]
-        z = work[zpos[k] : zpos[k + 1]].reshape((m, s_out))
-        dot_nt(a_in, Wk, z)
-        for i in range(m):
-            for j in range(s_out):
-                z[i, j] += bk[j]
+            ap += tpos
+        dot_nt(a_in, ap, theta, wp, bp, work, zp, m, s_in, s_out)
         if k < L - 1:
-            apply(codes[k], z, z)
-        a_in = z
+            apply(codes[k], work, zp, work, zp, m * s_out)
+        wp, bp, zp = wp + s_out * s_in, bp + s_out, zp + m * s_out
     # δ⁽ⁿˡ⁾ from the cost, then ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ᵀ ã⁽ˡ⁾ + λ W⁽ˡ⁾, ∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾
-    s_last = sizes[L]
-    z_out = work[zpos[L - 1] : zpos[L]].reshape((m, s_last))
-    delta = work[dpos + zpos[L - 1] : dpos + zpos[L]].reshape((m, s_last))
-    data = output(cost, codes[L - 1], z_out, y, w, out, delta)
+    zo = zp - m * sizes[L]
+    data = output(cost, codes[L - 1], work, zo, y, w, out, work, dpos + zo)
     for k in range(L - 1, -1, -1):
         s_in, s_out = sizes[k], sizes[k + 1]
-        if k == 0:
-            a_in = x
-        elif dropout:
-            a_in = work[tpos + zpos[k - 1] : tpos + zpos[k]].reshape((m, s_in))
-        else:
-            a_in = work[zpos[k - 1] : zpos[k]].reshape((m, s_in))
-        Wk = theta[wpos[k] : wpos[k + 1]].reshape((s_out, s_in))
-        dWk = grad[wpos[k] : wpos[k + 1]].reshape((s_out, s_in))
-        dot_tn(delta, a_in, dWk)
+        wp, bp, zp = wp - s_out * s_in, bp - s_out, zp - m * s_out
+        a_in, ap = (xf, 0) if k == 0 else (work, zp - m * s_in + (tpos if dropout else 0))
+        dot_tn(work, dpos + zp, a_in, ap, grad, wp, bp, m, s_in, s_out)
         if lam != 0.0:
-            for j in range(s_out):
-                for i in range(s_in):
-                    dWk[j, i] += lam * Wk[j, i]
-        dbk = grad[bpos[k] : bpos[k + 1]]
-        dbk.fill(0.0)
-        for i in range(m):
-            for j in range(s_out):
-                dbk[j] += delta[i, j]
+            for p in range(wp, wp + s_out * s_in):
+                grad[p] += lam * theta[p]
         if k == 0:
             break
         # δ⁽ˡ⁾ = (Σ_j W_ji⁽ˡ⁾ δ_j⁽ˡ⁺¹⁾) ⊙ r⁽ˡ⁾ ⊙ f′(z⁽ˡ⁾), f′ from a⁽ˡ⁾
-        back = work[dpos + zpos[k - 1] : dpos + zpos[k]].reshape((m, s_in))
-        dot_nn(delta, Wk, back)
-        a_k = work[zpos[k - 1] : zpos[k]].reshape((m, s_in))
-        code = codes[k - 1]
-        mcol -= s_in
-        for i in range(m):
-            for j in range(s_in):
-                g = back[i, j]
-                if dropout:
-                    g = g * masks[mrow + i, mcol + j]
-                back[i, j] = g * fprime(code, a_k, i, j)
-        delta = back
+        back = dpos + zp - m * s_in
+        dot_nn(work, dpos + zp, theta, wp, work, back, m, s_in, s_out)
+        if dropout:
+            mcol -= s_in
+            for i in range(m):
+                for j in range(s_in):
+                    p = back + i * s_in + j
+                    work[p] = work[p] * masks[mrow + i, mcol + j]
+        times_fprime(codes[k - 1], work, zp - m * s_in, work, back, m * s_in)
     decay = 0.0
     if lam != 0.0:
         total = 0.0
