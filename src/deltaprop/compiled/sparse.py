@@ -11,7 +11,7 @@ or identity decoder and the squared error (the targets are the inputs):
     ∂J/∂W⁽ˡ⁾ = (1/m) δ⁽ˡ⁺¹⁾ᵀ a⁽ˡ⁾ + λW⁽ˡ⁾,   ∂J/∂b⁽ˡ⁾ = (1/m) Σᵢ δ⁽ˡ⁺¹⁾
 
 tests/test_compiled_sparse.py holds it equal to the readable function. The products
-and activations are ``kernels``' own (loops when tiny, BLAS from ``BLAS_FROM``);
+are ``kernels``' own (loops when tiny, BLAS from ``BLAS_FROM``), the sigmoid its own;
 this file is listed in ``cache.SOURCES``, so that a change to ``kernels.py`` (whose
 helpers numba compiles into this function) also renames the cache folder and the
 ahead-of-time module (``aot.KERNELS``), which exports it beside the epoch.
@@ -26,7 +26,7 @@ from numba import njit
 
 from .cache import ON_DISK
 from .codes import SIGMOID
-from .kernels import apply, dot_nn, dot_nt, dot_tn, fprime, sigmoid
+from .kernels import dot_nn, dot_nt, dot_tn
 
 jit = njit(cache=ON_DISK, nogil=True, error_model="numpy")  # as kernels compile theirs
 
@@ -50,35 +50,31 @@ def sparse_cost_and_grad(theta, grad, sizes, out_code, hyper, x, work, out, rho_
     s1, s2 = sizes[0], sizes[1]
     lam, rho, beta = hyper[0], hyper[1], hyper[2]
     n_w1 = s2 * s1
-    n_w = 2 * n_w1
-    W1 = theta[:n_w1].reshape((s2, s1))
-    W2 = theta[n_w1:n_w].reshape((s1, s2))
-    b1 = theta[n_w : n_w + s2]
-    b2 = theta[n_w + s2 : n_w + s2 + s1]
-    a2 = work[: m * s2].reshape((m, s2))  # z⁽²⁾, then a⁽²⁾ in place
+    n_w = 2 * n_w1  # θ: W⁽¹⁾ from 0, W⁽²⁾ from n_w1, b⁽¹⁾ from n_w, b⁽²⁾ from n_w + s2
+    xf, outf = x.reshape(m * s1), out.reshape(m * s1)
+    d3, d2 = m * s2, m * (s2 + s1)  # work: a⁽²⁾ from 0, δ⁽³⁾ from d3, δ⁽²⁾ from d2
     # forward: z⁽²⁾ = W⁽¹⁾x + b⁽¹⁾; a⁽²⁾ = σ(z⁽²⁾), and σ(−z⁽²⁾) summed for 1 − ρ̂
-    dot_nt(x, W1, a2)
+    dot_nt(xf, 0, theta, 0, n_w, work, 0, m, s1, s2)
     rho_sum = np.zeros(s2)
     comp_sum = np.zeros(s2)
     for i in range(m):
         for j in range(s2):
-            z = a2[i, j] + b1[j]
-            a = sigmoid(z)
-            a2[i, j] = a
+            z = work[i * s2 + j]
+            a = _sigmoid(z)
+            work[i * s2 + j] = a
             rho_sum[j] += a
-            comp_sum[j] += sigmoid(-z)
-    # z⁽³⁾ = W⁽²⁾a⁽²⁾ + b⁽²⁾; a⁽³⁾ = f(z⁽³⁾), into out
-    dot_nt(a2, W2, out)
-    for i in range(m):
-        for j in range(s1):
-            out[i, j] += b2[j]
-    apply(out_code, out, out)
+            comp_sum[j] += _sigmoid(-z)
+    # z⁽³⁾ = W⁽²⁾a⁽²⁾ + b⁽²⁾; a⁽³⁾ = f(z⁽³⁾) (sigmoid or identity), into out
+    dot_nt(work, 0, theta, n_w1, n_w + s2, outf, 0, m, s2, s1)
+    if out_code == SIGMOID:
+        for p in range(m * s1):
+            outf[p] = _sigmoid(outf[p])
     # the three parts of J_sparse
     data = 0.0
     for i in range(m):
         row = 0.0
         for j in range(s1):
-            r = out[i, j] - x[i, j]
+            r = outf[i * s1 + j] - xf[i * s1 + j]
             row += r * r
         data += 0.5 * row  # ½‖h(x) − x‖²
     data = data / m
@@ -97,43 +93,33 @@ def sparse_cost_and_grad(theta, grad, sizes, out_code, hyper, x, work, out, rho_
     sparsity = beta * kl
     if grad.shape[0] == 0:
         return data, decay, sparsity
-    dW1 = grad[:n_w1].reshape((s2, s1))
-    dW2 = grad[n_w1:n_w].reshape((s1, s2))
-    db1 = grad[n_w : n_w + s2]
-    db2 = grad[n_w + s2 : n_w + s2 + s1]
-    # δ⁽³⁾ = −(x − a⁽³⁾) ⊙ f′(z⁽³⁾)
-    delta3 = work[m * s2 : m * (s2 + s1)].reshape((m, s1))
-    for i in range(m):
-        for j in range(s1):
-            delta3[i, j] = (out[i, j] - x[i, j]) * fprime(out_code, out, i, j)
+    # δ⁽³⁾ = −(x − a⁽³⁾) ⊙ f′(z⁽³⁾), f′ = a(1 − a) for the sigmoid, 1 for the identity
+    for p in range(m * s1):
+        a = outf[p]
+        g = a - xf[p]
+        work[d3 + p] = g * (a * (1.0 - a)) if out_code == SIGMOID else g
     # δ⁽²⁾ = (W⁽²⁾ᵀ δ⁽³⁾ + β KL′(ρ̂)) ⊙ a⁽²⁾(1 − a⁽²⁾)
-    delta2 = work[m * (s2 + s1) : m * (2 * s2 + s1)].reshape((m, s2))
-    dot_nn(delta3, W2, delta2)
+    dot_nn(work, d3, theta, n_w1, work, d2, m, s2, s1)
     kl_d = np.empty(s2)
     for j in range(s2):
         kl_d[j] = beta * (-rho / rho_hat[0, j] + (1 - rho) / rho_hat[1, j])
     for i in range(m):
         for j in range(s2):
-            delta2[i, j] = (delta2[i, j] + kl_d[j]) * fprime(SIGMOID, a2, i, j)
+            a = work[i * s2 + j]
+            work[d2 + i * s2 + j] = (work[d2 + i * s2 + j] + kl_d[j]) * (a * (1.0 - a))
     # ∂J/∂W⁽ˡ⁾ = δ⁽ˡ⁺¹⁾ᵀ a⁽ˡ⁾ / m + λ W⁽ˡ⁾, ∂J/∂b⁽ˡ⁾ = Σᵢ δ⁽ˡ⁺¹⁾ / m
-    dot_tn(delta3, a2, dW2)
-    dot_tn(delta2, x, dW1)
-    for j in range(s1):
-        for k in range(s2):
-            dW2[j, k] = dW2[j, k] / m + lam * W2[j, k]
-            dW1[k, j] = dW1[k, j] / m + lam * W1[k, j]
-    _column_means(delta3, db2)
-    _column_means(delta2, db1)
+    dot_tn(work, d3, work, 0, grad, n_w1, n_w + s2, m, s2, s1)
+    dot_tn(work, d2, xf, 0, grad, 0, n_w, m, s1, s2)
+    for p in range(n_w):
+        grad[p] = grad[p] / m + lam * theta[p]
+    for p in range(n_w, n_w + s2 + s1):
+        grad[p] = grad[p] / m
     return data, decay, sparsity
 
 
 @jit
-def _column_means(d, out):  # type: ignore[no-untyped-def]
-    """out = (1/m) Σᵢ d[i]: a bias's gradient from its layer's δ (m, s)."""
-    m, s = d.shape
-    acc = np.zeros(s)
-    for i in range(m):
-        for j in range(s):
-            acc[j] += d[i, j]
-    for j in range(s):
-        out[j] = acc[j] / m
+def _sigmoid(z):  # type: ignore[no-untyped-def]
+    """σ(z) through e^(−|z|), as ``activations.sigmoid`` computes it."""
+    e = math.exp(-abs(z))
+    s = 1.0 / (1.0 + e)
+    return s if z >= 0 else e * s
