@@ -35,7 +35,7 @@ endif
 # report test accuracy beside the published figures, write model, history and plot to out/;
 # then the worked example of backpropagation as a page to open.
 # MNIST-1D's products (batches of 64 × 40 … 256) are too small for BLAS threads to pay:
-# one thread trains in ~40 s (the engine's first compilation included), and two can take
+# one thread trains in ~30 s (the engine is compiled at install), and two can take
 # minutes on a machine that is busy.
 demo: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
