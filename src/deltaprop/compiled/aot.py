@@ -71,18 +71,17 @@ def suffix(dtype: Any) -> str:
 
 
 def kernel(name: str, dtype: Any) -> Callable[..., Any]:
-    """``kernels.<name>`` for arrays of ``dtype``: ahead of time where it can be, else JIT."""
+    """The kernel ``name`` for arrays of ``dtype``: ahead of time where it can be, else JIT."""
     built = module() if enabled() else None
     if built is None:
         return _jit(name)
     ahead = getattr(built, f"{name}_{suffix(dtype)}")
-    jit = _jit_lazily(name)
 
     def call(*args: Any) -> Any:
         try:
             return ahead(*args)
         except TypeError:  # arguments of other types than the exported ones: numba's JIT
-            return jit()(*args)
+            return _jit(name)(*args)
 
     return call
 
@@ -95,10 +94,6 @@ def _jit(name: str) -> Callable[..., Any]:
 
 def _source(name: str) -> Any:
     return importlib.import_module(f"{__package__}.{KERNELS[name]}")
-
-
-def _jit_lazily(name: str) -> Callable[[], Callable[..., Any]]:
-    return lambda: _jit(name)
 
 
 def signatures(dtype: Any) -> dict[str, Any]:
